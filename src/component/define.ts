@@ -1,0 +1,163 @@
+// The plugin contract: how a source, transform or sink declares itself and what it must do at
+// run time. Built-in connectors use exactly this API; nothing here knows about any connector.
+import type { z } from 'zod'
+import type { AckToken } from '../core/ack.js'
+import type { Batch, BatchOrigin, Rec } from '../core/batch.js'
+import type { ErrorCode } from '../core/errors.js'
+import type { Logger } from '../observe/log.js'
+import type { CheckpointHandle } from '../core/checkpoint.js'
+
+export type ComponentKind = 'source' | 'transform' | 'sink'
+export type Status = 'stable' | 'beta' | 'alpha'
+
+/** Everything a component gets when it is built: no I/O has happened yet. */
+export interface BuildContext {
+  /** The component's name in the config. */
+  id: string
+  /** Absolute folder that relative paths in options resolve against (the config file's folder). */
+  baseDir: string
+  /** Absolute `data_dir` (checkpoints, default dead-letter file). */
+  dataDir: string
+  log: Logger
+}
+
+// ─── Sources ──────────────────────────────────────────────────────────────────────────────
+
+export interface SourceBatchInit<R> {
+  records: R[]
+  bytes: number
+  origin?: BatchOrigin
+  /** Called once every sink the batch reached has durably written it (or it was dropped). */
+  onAck?: () => void
+}
+
+/** A record-level failure found by a source (a row that does not parse). */
+export interface SourceDeadLetter {
+  code: ErrorCode
+  message: string
+  file?: string
+  line?: number
+  offset?: number
+  /** The original bytes (possibly truncated; `raw_truncated` is set in the dead letter then). */
+  raw?: Buffer | string
+  rawTruncated?: boolean
+}
+
+export interface SourceContext<R> {
+  readonly id: string
+  /** Aborted when the pipeline shuts down: stop reading, return from `run` promptly. */
+  readonly signal: AbortSignal
+  readonly log: Logger
+  /**
+   * Hand a batch downstream. Returns a promise when downstream is full: await it before reading
+   * more (that is backpressure). Never call concurrently with itself.
+   */
+  emit(batch: SourceBatchInit<R>): Promise<void> | undefined
+  /** Dead-letter records the source could not decode; acked like any batch. */
+  deadLetter(items: SourceDeadLetter[], onAck?: () => void): Promise<void> | undefined
+  /** Persistent positions for this source, stored in `data_dir`. */
+  checkpoints: CheckpointHandle
+  /** Report progress of bounded inputs for the progress bar (total may grow as files appear). */
+  progress(update: { bytesRead?: number; bytesTotal?: number }): void
+}
+
+/**
+ * A running source. `run` resolves when a bounded input is exhausted and every batch was emitted,
+ * or soon after `ctx.signal` aborts. It throws only for failures that stop the whole source.
+ */
+export interface Source<R = Rec> {
+  run(ctx: SourceContext<R>): Promise<void>
+}
+
+// ─── Transforms ───────────────────────────────────────────────────────────────────────────
+
+/**
+ * A synchronous per-record step. Consecutive record steps are fused into one loop per batch.
+ * Return the (possibly mutated) record, or undefined to drop it. Throw to dead-letter it.
+ */
+export interface RecordTransform {
+  kind: 'record'
+  process(record: Rec): Rec | undefined
+}
+
+/**
+ * Splits each record among named outputs (`<id>.<output>`). `route` returns the output indexes
+ * a record goes to, in the order of `outputs`; an empty result drops it.
+ */
+export interface RouterTransform {
+  kind: 'router'
+  outputs: readonly string[]
+  route(record: Rec, into: number[]): void
+}
+
+/** A whole-batch step, possibly async (a user function doing I/O). Resolve with the new records. */
+export interface BatchTransform {
+  kind: 'batch'
+  process(records: Rec[]): Rec[] | Promise<Rec[]>
+  close?(): Promise<void> | void
+}
+
+export type Transform = RecordTransform | RouterTransform | BatchTransform
+
+// ─── Sinks ────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A running sink. `write` resolves only once the records are durable. Throw RetryableError for a
+ * transient failure, PermanentError when retrying cannot help, PartialBatchError for per-record
+ * outcomes. The runtime calls `write` at most once at a time per sink, never after `close`.
+ */
+export interface Sink {
+  open?(): Promise<void> | void
+  write(records: Rec[], signal: AbortSignal): Promise<void> | void
+  /** Flush and release resources. Idempotent. */
+  close(): Promise<void> | void
+}
+
+// ─── Declarations ─────────────────────────────────────────────────────────────────────────
+
+export interface Example {
+  title: string
+  /** YAML of the component block (without its name). */
+  yaml: string
+}
+
+interface DeclarationBase<K extends ComponentKind, S extends z.ZodType> {
+  kind: K
+  /** Lowercase snake_case; sources and sinks are nouns, transforms verbs. */
+  type: string
+  status: Status
+  summary: string
+  /** Longer prose for the reference page (markdown). */
+  description?: string
+  options: S
+  examples?: Example[]
+}
+
+export interface SourceDeclaration<S extends z.ZodType = z.ZodType> extends DeclarationBase<'source', S> {
+  build(options: z.output<S>, ctx: BuildContext): Source
+}
+
+export interface TransformDeclaration<S extends z.ZodType = z.ZodType> extends DeclarationBase<'transform', S> {
+  /** Named outputs for routers, known from the options alone (checked when the graph is built). */
+  outputs?(options: z.output<S>): readonly string[]
+  build(options: z.output<S>, ctx: BuildContext): Transform | Promise<Transform>
+}
+
+export interface SinkDeclaration<S extends z.ZodType = z.ZodType> extends DeclarationBase<'sink', S> {
+  /** Where batching options live in the parsed options (every sink has `batch`). */
+  build(options: z.output<S>, ctx: BuildContext): Sink
+}
+
+export type AnyDeclaration = SourceDeclaration | TransformDeclaration | SinkDeclaration
+
+export function defineSource<S extends z.ZodType>(decl: Omit<SourceDeclaration<S>, 'kind'>): SourceDeclaration<S> {
+  return { kind: 'source', ...decl }
+}
+export function defineTransform<S extends z.ZodType>(decl: Omit<TransformDeclaration<S>, 'kind'>): TransformDeclaration<S> {
+  return { kind: 'transform', ...decl }
+}
+export function defineSink<S extends z.ZodType>(decl: Omit<SinkDeclaration<S>, 'kind'>): SinkDeclaration<S> {
+  return { kind: 'sink', ...decl }
+}
+
+export type { AckToken, Batch }

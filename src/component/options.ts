@@ -1,0 +1,89 @@
+// Option schema helpers shared by every component declaration. A component declares its options
+// once with these (zod underneath); validation, `sluice components`, `sluice schema` and the
+// generated reference docs all read that one declaration.
+import { z } from 'zod'
+
+export { z }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
+const SIZE_UNITS: Record<string, number> = {
+  B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3,
+}
+const SIZE_RE = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)$/
+
+/** Parse "200ms", "1.5s", "2m" into milliseconds; throws on anything else. */
+export function parseDuration(text: string): number {
+  const m = DURATION_RE.exec(text.trim())
+  if (!m) throw new Error(`expected a duration such as "200ms", "5s" or "1m", found "${text}"`)
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!)
+}
+
+/** Parse "4MiB", "64KiB", "1GB" into bytes; throws on anything else. */
+export function parseByteSize(text: string): number {
+  const m = SIZE_RE.exec(text.trim())
+  if (!m) throw new Error(`expected a size such as "64KiB", "4MiB" or "1GB", found "${text}"`)
+  return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!]!)
+}
+
+/** A duration option: a string like "200ms" (or a number of milliseconds); parsed to ms. */
+export function duration(description: string, fallback?: string) {
+  const schema = z
+    .union([z.string().regex(DURATION_RE, 'expected a duration such as "200ms", "5s" or "1m"'), z.number().nonnegative()])
+    .transform((v) => (typeof v === 'number' ? v : parseDuration(v)))
+    .meta({ description, examples: ['200ms', '5s', '1m'], format: 'duration' })
+  return fallback === undefined ? schema : schema.prefault(fallback)
+}
+
+/** A size option: a string like "4MiB" (or a number of bytes); parsed to bytes. */
+export function byteSize(description: string, fallback?: string) {
+  const schema = z
+    .union([z.string().regex(SIZE_RE, 'expected a size such as "64KiB", "4MiB" or "1GB"'), z.number().int().nonnegative()])
+    .transform((v) => (typeof v === 'number' ? v : parseByteSize(v)))
+    .meta({ description, examples: ['64KiB', '4MiB'], format: 'byte-size' })
+  return fallback === undefined ? schema : schema.prefault(fallback)
+}
+
+/** A relative or absolute filesystem path; relative paths resolve against the config file's folder. */
+export function path(description: string) {
+  return z.string().min(1).meta({ description, format: 'path' })
+}
+
+/** A CEL expression evaluated against each record (fields are top-level variables). */
+export function expression(description: string) {
+  return z.string().min(1).meta({ description, format: 'cel-expression' })
+}
+
+export interface BatchDefaults {
+  max_records: number
+  max_bytes: string
+  linger: string
+}
+
+/** The shared `batch` block of sinks: how many records a single write carries and how long to wait. */
+export function batchOptions(defaults: BatchDefaults) {
+  return z
+    .strictObject({
+      max_records: z.number().int().positive().default(defaults.max_records).meta({ description: 'Most records in one write.' }),
+      max_bytes: byteSize('Most bytes (approximate, as read) in one write.', defaults.max_bytes),
+      linger: duration('Longest time a partial batch waits for more records before it is written.', defaults.linger),
+    })
+    .prefault({})
+    .meta({ description: 'How records are grouped into writes.' })
+}
+
+export type BatchPolicy = z.output<ReturnType<typeof batchOptions>>
+
+/** The shared `retry` block of sinks. */
+export function retryOptions() {
+  return z
+    .strictObject({
+      max_attempts: z.number().int().min(0).default(10).meta({ description: 'Retries after the first try before the batch is dead-lettered (0 = never retry).' }),
+      initial_backoff: duration('Wait before the first retry; doubles each attempt, with full jitter.', '100ms'),
+      max_backoff: duration('Longest wait between retries.', '30s'),
+    })
+    .prefault({})
+    .meta({ description: 'Retries of a failed write (transient errors only).' })
+}
+
+export type RetryPolicy = z.output<ReturnType<typeof retryOptions>>

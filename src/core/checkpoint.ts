@@ -1,0 +1,154 @@
+// Source positions that survive kill -9: a SQLite table in `data_dir`, written only with the
+// highest *contiguous* acknowledged position of each input (a file, a partition), so a restart
+// never skips a record that some sink had not yet made durable.
+//
+//   pushed:  p1 p2 p3 p4 p5        acked: p1 p2 _ p4 _   → committed = p2 (p4 waits for p3)
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { SluiceError, errorMessage } from './errors.js'
+
+/** In-order positions of one input; `push` returns the ack callback for that position. */
+export class PositionTracker<P> {
+  private readonly positions: (P | undefined)[] = []
+  private readonly acked: boolean[] = []
+  private head = 0
+  private committedPosition: P | undefined
+
+  constructor(
+    initial: P | undefined,
+    private readonly onAdvance: (position: P) => void,
+  ) {
+    this.committedPosition = initial
+  }
+
+  /** Register the next position (the input's position after the batch); ack it when delivered. */
+  push(position: P): () => void {
+    const slot = this.positions.length
+    this.positions.push(position)
+    this.acked.push(false)
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.acked[slot] = true
+      this.advance()
+    }
+  }
+
+  get committed(): P | undefined {
+    return this.committedPosition
+  }
+
+  /** Positions pushed but not yet committed. */
+  get inFlight(): number {
+    return this.positions.length - this.head
+  }
+
+  private advance(): void {
+    let moved = false
+    while (this.head < this.positions.length && this.acked[this.head]) {
+      this.committedPosition = this.positions[this.head]
+      this.positions[this.head] = undefined
+      this.head++
+      moved = true
+    }
+    if (this.head > 1024 && this.head * 2 > this.positions.length) {
+      this.positions.splice(0, this.head)
+      this.acked.splice(0, this.head)
+      this.head = 0
+    }
+    if (moved) this.onAdvance(this.committedPosition as P)
+  }
+}
+
+/** One source's view of the store. */
+export interface CheckpointHandle {
+  /** The stored position of `key` when the run started. */
+  get<P>(key: string): P | undefined
+  /** All keys stored for this source. */
+  keys(): string[]
+  /** Ordered tracker for `key`; committed positions are persisted as they advance. */
+  tracker<P>(key: string, initial?: P): PositionTracker<P>
+  /** Store a position directly (e.g. a file finished before it was ever tracked). */
+  set(key: string, position: unknown): void
+}
+
+export class CheckpointStore {
+  private readonly db: Database.Database
+  private readonly loaded = new Map<string, Map<string, unknown>>()
+  private readonly dirty = new Map<string, { source: string; key: string; position: unknown }>()
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
+  private readonly upsert: Database.Statement
+
+  constructor(dataDir: string, private readonly flushIntervalMs = 200) {
+    try {
+      mkdirSync(dataDir, { recursive: true })
+      this.db = new Database(join(dataDir, 'checkpoints.db'))
+      this.db.pragma('journal_mode = WAL')
+      this.db.pragma('synchronous = NORMAL')
+      this.db.exec(`CREATE TABLE IF NOT EXISTS checkpoints (
+        source TEXT NOT NULL, key TEXT NOT NULL, position TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, key))`)
+      for (const row of this.db.prepare('SELECT source, key, position FROM checkpoints').all() as { source: string; key: string; position: string }[]) {
+        let bySource = this.loaded.get(row.source)
+        if (!bySource) this.loaded.set(row.source, (bySource = new Map()))
+        bySource.set(row.key, JSON.parse(row.position))
+      }
+      this.upsert = this.db.prepare(`INSERT INTO checkpoints (source, key, position, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (source, key) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`)
+    } catch (e) {
+      throw new SluiceError('SLC_CHECKPOINT', `Cannot open the checkpoint store in ${dataDir}: ${errorMessage(e)}`, { cause: e })
+    }
+  }
+
+  /** Forget every stored position of the given sources (`sluice run --reset`). */
+  reset(sources: string[]): void {
+    const del = this.db.prepare('DELETE FROM checkpoints WHERE source = ?')
+    for (const s of sources) {
+      del.run(s)
+      this.loaded.delete(s)
+    }
+  }
+
+  handle(source: string): CheckpointHandle {
+    const stored = this.loaded.get(source) ?? new Map<string, unknown>()
+    return {
+      get: <P>(key: string) => stored.get(key) as P | undefined,
+      keys: () => [...stored.keys()],
+      tracker: <P>(key: string, initial?: P) =>
+        new PositionTracker<P>(initial ?? (stored.get(key) as P | undefined), (position) => this.mark(source, key, position)),
+      set: (key, position) => this.mark(source, key, position),
+    }
+  }
+
+  private mark(source: string, key: string, position: unknown): void {
+    if (this.closed) return
+    this.dirty.set(`${source}\u0000${key}`, { source, key, position })
+    if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.flushIntervalMs)
+      this.timer.unref()
+    }
+  }
+
+  /** Write every advanced position in one transaction. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.dirty.size === 0 || this.closed) return
+    const rows = [...this.dirty.values()]
+    this.dirty.clear()
+    const now = new Date().toISOString()
+    this.db.transaction(() => {
+      for (const r of rows) this.upsert.run(r.source, r.key, JSON.stringify(r.position), now)
+    })()
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.flush()
+    this.closed = true
+    this.db.close()
+  }
+}
