@@ -26,21 +26,33 @@ export function parseByteSize(text: string): number {
   return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!]!)
 }
 
-/** A duration option: a string like "200ms" (or a number of milliseconds); parsed to ms. */
-export function duration(description: string, fallback?: string) {
-  const schema = z
+function durationSchema(description: string) {
+  return z
     .union([z.string().regex(DURATION_RE, 'expected a duration such as "200ms", "5s" or "1m"'), z.number().nonnegative()])
     .transform((v) => (typeof v === 'number' ? v : parseDuration(v)))
     .meta({ description, examples: ['200ms', '5s', '1m'], format: 'duration' })
+}
+
+/** A duration option: a string like "200ms" (or a number of milliseconds); parsed to ms. */
+export function duration(description: string): ReturnType<typeof durationSchema>
+export function duration(description: string, fallback: string): z.ZodPrefault<ReturnType<typeof durationSchema>>
+export function duration(description: string, fallback?: string) {
+  const schema = durationSchema(description)
   return fallback === undefined ? schema : schema.prefault(fallback)
 }
 
-/** A size option: a string like "4MiB" (or a number of bytes); parsed to bytes. */
-export function byteSize(description: string, fallback?: string) {
-  const schema = z
+function byteSizeSchema(description: string) {
+  return z
     .union([z.string().regex(SIZE_RE, 'expected a size such as "64KiB", "4MiB" or "1GB"'), z.number().int().nonnegative()])
     .transform((v) => (typeof v === 'number' ? v : parseByteSize(v)))
     .meta({ description, examples: ['64KiB', '4MiB'], format: 'byte-size' })
+}
+
+/** A size option: a string like "4MiB" (or a number of bytes); parsed to bytes. */
+export function byteSize(description: string): ReturnType<typeof byteSizeSchema>
+export function byteSize(description: string, fallback: string): z.ZodPrefault<ReturnType<typeof byteSizeSchema>>
+export function byteSize(description: string, fallback?: string) {
+  const schema = byteSizeSchema(description)
   return fallback === undefined ? schema : schema.prefault(fallback)
 }
 

@@ -1,0 +1,103 @@
+// Record encoders for sinks that write text (file, s3, http): JSON lines and RFC 4180 CSV, one
+// string per batch so a sink hands a single chunk to its writer.
+import type { Rec } from '../core/batch.js'
+
+/**
+ * One JSON-lines string for the batch: each record JSON.stringify'd and LF-terminated.
+ * A bigint becomes a number when it is exactly representable, else a decimal string.
+ * Throws TypeError for a record JSON cannot represent (a cycle).
+ */
+export function encodeJsonl(records: Rec[]): string {
+  let out = ''
+  for (let i = 0; i < records.length; i++) out += `${stringifyJson(records[i])}\n`
+  return out
+}
+
+/**
+ * JSON text of a value. The plain call is the fast path; only when it throws (a bigint) does
+ * the slower replacer run, so batches without bigints pay nothing for the feature.
+ */
+function stringifyJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'null'
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err
+    return JSON.stringify(value, bigintReplacer) ?? 'null'
+  }
+}
+
+function bigintReplacer(_key: string, value: unknown): unknown {
+  if (typeof value !== 'bigint') return value
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString()
+}
+
+export interface CsvEncoderOptions {
+  /** One character between fields (default ','). */
+  delimiter?: string
+  /** Column order; default: the keys of the first record encoded. Other keys are left out. */
+  columns?: string[]
+  /** Write a header row before the first record. */
+  header: boolean
+}
+
+export interface CsvEncoder {
+  /**
+   * CSV text of a batch, each row LF-terminated; the header (if asked) comes before the first
+   * row ever encoded. An empty batch gives ''. Quoting follows RFC 4180: fields holding the
+   * delimiter, a quote, CR or LF are quoted with quotes doubled. null/undefined → empty field,
+   * '' → `""` (so a CSV reader can tell them apart), objects and arrays → JSON, Date → ISO-8601.
+   */
+  encode(records: Rec[]): string
+}
+
+export function createCsvEncoder(options: CsvEncoderOptions): CsvEncoder {
+  const d = options.delimiter ?? ','
+  if (d.length !== 1 || d === '"' || d === '\r' || d === '\n') {
+    throw new RangeError(`CSV delimiter must be one character other than '"', CR and LF, found ${JSON.stringify(d)}`)
+  }
+  // Built once: one test per string field decides whether it needs quoting.
+  const special = new RegExp(`["\\r\\n${d.replace(/[\\\]^-]/g, '\\$&')}]`)
+  const field = (value: unknown): string => {
+    switch (typeof value) {
+      case 'string':
+        return value === '' ? '""' : quoteIfNeeded(value, special)
+      case 'number':
+      case 'bigint':
+        return String(value)
+      case 'boolean':
+        return value ? 'true' : 'false'
+      case 'undefined':
+        return ''
+      case 'object':
+        if (value === null) return ''
+        if (value instanceof Date) return Number.isNaN(value.getTime()) ? '' : value.toISOString()
+        return quoteIfNeeded(stringifyJson(value), special)
+      default:
+        return quoteIfNeeded(String(value), special)
+    }
+  }
+  let columns = options.columns
+  let headerPending = options.header
+  return {
+    encode(records: Rec[]): string {
+      if (records.length === 0) return ''
+      const cols = (columns ??= Object.keys(records[0]!))
+      let out = ''
+      if (headerPending) {
+        headerPending = false
+        for (let c = 0; c < cols.length; c++) out += c === 0 ? field(cols[c]) : d + field(cols[c])
+        out += '\n'
+      }
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!
+        for (let c = 0; c < cols.length; c++) out += c === 0 ? field(r[cols[c]!]) : d + field(r[cols[c]!])
+        out += '\n'
+      }
+      return out
+    },
+  }
+}
+
+function quoteIfNeeded(s: string, special: RegExp): string {
+  return special.test(s) ? `"${s.replaceAll('"', '""')}"` : s
+}

@@ -1,0 +1,154 @@
+// Entry point of the record codecs: decoders for byte-reading sources, one-value parsers for the
+// `parse` transform, and the shared CSV option schema, so every component speaks the same formats.
+import { z } from '../component/options.js'
+import type { Rec } from '../core/batch.js'
+import { ConfigError, RecordError } from '../core/errors.js'
+import { CsvDecoder, type CsvColumnType, type CsvOptions } from './formats/csv.js'
+import { JsonlDecoder } from './formats/jsonl.js'
+import { LinesDecoder } from './formats/lines.js'
+import { DEFAULT_MAX_RAW_BYTES } from './framing/newline.js'
+import { newDecodeOutput, type DecoderPosition, type RecordDecoder } from './types.js'
+
+export type { CsvColumnType, CsvOptions }
+export type { DecodeOutput, DecoderPosition, DecoderState, RecordDecoder } from './types.js'
+export { newDecodeOutput, resetDecodeOutput } from './types.js'
+export { encodeJsonl, createCsvEncoder, type CsvEncoder, type CsvEncoderOptions } from './encode.js'
+export { DEFAULT_MAX_RAW_BYTES }
+
+export type DecoderFormat = 'csv' | 'jsonl' | 'lines'
+
+export interface DecoderOptions {
+  /** CSV dialect and column types (format `csv` only). */
+  csv?: CsvOptions
+  /** Longest record in bytes (terminator excluded); longer ones are dead-lettered. */
+  maxRecordBytes: number
+  /** Cap on the raw bytes copied into one dead letter (default 64 KiB). */
+  maxRawBytes?: number
+}
+
+const singleAscii = (what: string) =>
+  z
+    .string()
+    .refine((s) => s.length === 1 && s.charCodeAt(0) < 0x80 && s !== '\n' && s !== '\r', {
+      message: `${what} must be one ASCII character other than CR and LF`,
+    })
+
+/**
+ * The CSV options block, shared by every component that reads CSV (file source, parse transform).
+ * Embed it as `csv: csvOptionsSchema.prefault({})` to get the defaults when the block is absent.
+ */
+export const csvOptionsSchema = z
+  .strictObject({
+    delimiter: singleAscii('delimiter')
+      .default(',')
+      .meta({ description: 'Character between fields: one ASCII character, e.g. `;` or `"\\t"` for TSV.' }),
+    quote: singleAscii('quote')
+      .default('"')
+      .meta({ description: 'Character around fields that hold the delimiter, quotes or newlines; doubled inside a field.' }),
+    header: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'Whether the first row holds the column names. Without it, columns are named by `columns` or `column_1`, `column_2`, ….' }),
+    columns: z
+      .record(z.string().min(1), z.enum(['string', 'int', 'float', 'bool', 'timestamp']))
+      .optional()
+      .meta({
+        description:
+          'Declared column types by name (`string`, `int`, `float`, `bool`, `timestamp`). With `header: false` the key order also names the columns. ' +
+          'An empty field is null; a value that does not fit its type dead-letters the row. Timestamps become ISO-8601 strings (epoch digits: seconds up to 11 digits, else milliseconds; no zone means UTC).',
+      }),
+    infer_types: z
+      .boolean()
+      .default(true)
+      .meta({
+        description:
+          'For columns without a declared type: numbers become numbers (integers only when exactly representable, no leading zeros), `true`/`false` booleans and an empty field null. Off: every value stays a string.',
+      }),
+  })
+  .refine((o) => o.delimiter !== o.quote, { message: '`delimiter` and `quote` must differ', path: ['quote'] })
+  .meta({ description: 'CSV dialect (RFC 4180) and column types.' })
+
+/**
+ * A decoder for `format`, starting at `position` (default: offset 0, line 1, no state) so a source
+ * can resume mid-stream from a checkpoint. Throws ConfigError for an invalid CSV dialect.
+ */
+export function createDecoder(format: DecoderFormat, options: DecoderOptions, position?: DecoderPosition): RecordDecoder {
+  const framing = { maxRecordBytes: options.maxRecordBytes, maxRawBytes: options.maxRawBytes ?? DEFAULT_MAX_RAW_BYTES }
+  switch (format) {
+    case 'csv':
+      return new CsvDecoder({ ...options.csv, ...framing }, position)
+    case 'jsonl':
+      return new JsonlDecoder(framing, position)
+    case 'lines':
+      return new LinesDecoder(framing, position)
+    default:
+      throw new ConfigError('SLC_CONFIG_INVALID', `unknown record format "${String(format)}"`)
+  }
+}
+
+export type FieldFormat = 'json' | 'csv' | 'lines'
+
+export interface FieldParserOptions {
+  /** For `csv`: `columns` is required (a single value has no header row); `header` is ignored. */
+  csv?: CsvOptions
+}
+
+/**
+ * A parser of one string value into a record, for the `parse` transform: `json` → the object,
+ * `csv` → one row keyed by the declared `columns`, `lines` → `{ message }`. Throws RecordError
+ * (SLC_RECORD_PARSE) for a value that does not parse; ConfigError at creation for bad options.
+ */
+export function createFieldParser(format: FieldFormat, options: FieldParserOptions = {}): (text: string) => Rec {
+  switch (format) {
+    case 'json':
+      return parseJsonObject
+    case 'lines':
+      return (text) => ({ message: text })
+    case 'csv':
+      return csvFieldParser(options.csv)
+    default:
+      throw new ConfigError('SLC_CONFIG_INVALID', `unknown parse format "${String(format)}"`)
+  }
+}
+
+function parseJsonObject(text: string): Rec {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new RecordError('SLC_RECORD_PARSE', (err as Error).message)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RecordError('SLC_RECORD_PARSE', 'expected a JSON object')
+  }
+  return value as Rec
+}
+
+function csvFieldParser(csv: CsvOptions | undefined): (text: string) => Rec {
+  if (csv?.columns === undefined || Object.keys(csv.columns).length === 0) {
+    throw new ConfigError('SLC_CONFIG_INVALID', 'parsing a field as CSV needs `csv.columns` to name the columns (a single value has no header row)', {
+      path: 'csv.columns',
+    })
+  }
+  // One decoder for every value: the schema (and its compiled record builder) is built once.
+  // Each value is a complete input (final), so no state carries from one value to the next.
+  const decoder = new CsvDecoder({ ...csv, header: false, maxRecordBytes: Number.MAX_SAFE_INTEGER, maxRawBytes: 0, bom: false })
+  const out = newDecodeOutput()
+  return (text) => {
+    out.records.length = 0
+    out.lines.length = 0
+    out.ends.length = 0
+    out.errors.length = 0
+    const buf = Buffer.from(text, 'utf8')
+    decoder.decode(buf, 0, buf.length, true, out)
+    const error = out.errors[0]
+    if (error !== undefined) throw new RecordError(error.code as Extract<typeof error.code, `SLC_RECORD_${string}`>, error.message)
+    if (out.records.length !== 1) {
+      throw new RecordError('SLC_RECORD_PARSE', out.records.length === 0 ? 'expected one CSV row, found none' : `expected one CSV row, found ${out.records.length}`)
+    }
+    return out.records[0]!
+  }
+}
+
+/** CSV options as `csvOptionsSchema` outputs them (defaults filled); assignable to CsvOptions. */
+export type CsvOptionsConfig = z.output<typeof csvOptionsSchema>

@@ -1,0 +1,106 @@
+// Shared machinery of sources that read bytes (file, stdin; later S3 objects): a reusable work
+// buffer that keeps the incomplete tail of the previous read in front of the next one, a decoder
+// run over it, and the emission of the decoded records as batches whose single ack commits the
+// position just past the chunk (records and dead letters of a chunk commit together).
+//
+//   work: [ tail of previous read | newly read bytes ............ | free ]
+//          0                      tailEnd                  end
+//   decode(work, 0, end) → consumed; bytes [consumed, end) become the next tail (moved to 0).
+import type { DecodeOutput, DecoderPosition, RecordDecoder } from '../codecs/types.js'
+import { newDecodeOutput, resetDecodeOutput } from '../codecs/types.js'
+import type { SourceContext } from './define.js'
+import type { Rec } from '../core/batch.js'
+
+export class WorkBuffer {
+  readonly buf: Buffer
+  private tailStart = 0
+  private end = 0
+
+  /** `readSize` per read, plus room for a tail of up to `maxRecordBytes`. */
+  constructor(readSize: number, maxRecordBytes: number) {
+    this.buf = Buffer.allocUnsafe(readSize + maxRecordBytes + 1)
+  }
+
+  /** Move the tail to the front; returns the free region to read into. */
+  freeRegion(): { offset: number; length: number } {
+    if (this.tailStart > 0) {
+      this.buf.copy(this.buf, 0, this.tailStart, this.end)
+      this.end -= this.tailStart
+      this.tailStart = 0
+    }
+    return { offset: this.end, length: this.buf.length - this.end }
+  }
+
+  /** `n` bytes were read into the free region; decode everything complete. */
+  commit(n: number, final: boolean, decoder: RecordDecoder, out: DecodeOutput): void {
+    this.end += n
+    this.tailStart = decoder.decode(this.buf, this.tailStart, this.end, final, out)
+    if (final) this.tailStart = this.end
+  }
+
+  /** Copy a chunk produced elsewhere (a decompression stream), decoding as the buffer fills. */
+  push(chunk: Buffer, decoder: RecordDecoder, out: DecodeOutput): void {
+    let at = 0
+    while (at < chunk.length) {
+      const free = this.freeRegion()
+      const n = Math.min(free.length, chunk.length - at)
+      chunk.copy(this.buf, free.offset, at, at + n)
+      at += n
+      this.commit(n, false, decoder, out)
+    }
+  }
+
+  get pending(): number {
+    return this.end - this.tailStart
+  }
+}
+
+export interface EmitDecodedOptions {
+  /** Most records per emitted batch. */
+  batchSize: number
+  /** Origin file name written into dead letters and batch origins. */
+  file?: string
+  /** Called with the decoder position once every batch and dead letter of this chunk is acked. */
+  onCommit?: (position: DecoderPosition) => void
+  /** Input bytes this chunk represents (for channel accounting). */
+  bytes: number
+}
+
+/**
+ * Emit what one decode produced: record batches plus the dead letters, sharing one commit.
+ * Returns a promise when downstream is full; the caller awaits it before reading more.
+ */
+export async function emitDecoded(ctx: SourceContext<Rec>, out: DecodeOutput, position: DecoderPosition, o: EmitDecodedOptions): Promise<void> {
+  const total = out.records.length
+  const batches = Math.ceil(total / o.batchSize)
+  const parts = batches + (out.errors.length > 0 ? 1 : 0)
+  if (parts === 0) {
+    o.onCommit?.(position)
+    return
+  }
+  let remaining = parts
+  const ackOne = () => {
+    if (--remaining === 0) o.onCommit?.(position)
+  }
+  if (out.errors.length > 0) {
+    if (o.file !== undefined) for (const e of out.errors) e.file ??= o.file
+    const p = ctx.deadLetter(out.errors, ackOne)
+    if (p) await p
+  }
+  for (let b = 0; b < batches; b++) {
+    const from = b * o.batchSize
+    const to = Math.min(total, from + o.batchSize)
+    const whole = batches === 1
+    const records = whole ? out.records : out.records.slice(from, to)
+    const lines = whole ? out.lines : out.lines.slice(from, to)
+    const p = ctx.emit({
+      records,
+      bytes: Math.ceil((o.bytes * (to - from)) / Math.max(1, total)),
+      origin: { source: ctx.id, file: o.file, lines },
+      onAck: ackOne,
+    })
+    if (p) await p
+  }
+}
+
+export { newDecodeOutput, resetDecodeOutput }

@@ -1,0 +1,241 @@
+// Compiles the transform graph into push functions. A chain of record transforms where each
+// link has one input and one consumer becomes ONE loop over the batch (no intermediate arrays,
+// no per-record promises); routers split a batch by output; batch transforms may be async.
+//
+//   filter ─► map ─► cast      fused:  for (i…) { r = filter(r); r && (r = map(r)); r && (r = cast(r)) }
+//                  ╲
+//                   route ─► a / b   (a fan-out point ends a chain; each branch gets its own loop)
+import type { BatchTransform, RecordTransform, RouterTransform, Transform } from '../../component/define.js'
+import { deadLetter, type DeadLetter } from '../../delivery/dead-letter.js'
+import type { DeadLetterSend } from '../../delivery/sink-runner.js'
+import type { RunStats } from '../../observe/stats.js'
+import { AckToken } from '../ack.js'
+import { originOf, type Batch, type Rec } from '../batch.js'
+import { errorMessage, isSluiceError, type ErrorCode } from '../errors.js'
+import type { Edge, Graph } from './graph.js'
+
+/** Push a batch into a component; a returned promise means "wait before sending more". */
+export type Emit = (batch: Batch) => Promise<void> | undefined
+
+export interface CompileContext {
+  sinkEntry(id: string): Emit
+  deadLetterFor(id: string): DeadLetterSend
+  stats: RunStats
+}
+
+export interface CompiledTransforms {
+  /** The push function that feeds every consumer of a source. */
+  consumersOf(id: string): Emit
+}
+
+export function compileTransforms(graph: Graph, built: Map<string, Transform>, cc: CompileContext): CompiledTransforms {
+  const entries = new Map<string, Emit>()
+
+  const entryOf = (id: string): Emit => {
+    let e = entries.get(id)
+    if (e) return e
+    const node = graph.nodes.get(id)!
+    if (node.config.kind === 'sink') e = cc.sinkEntry(id)
+    else {
+      const t = built.get(id)!
+      if (t.kind === 'record') e = recordChain(id)
+      else if (t.kind === 'router') e = routerEntry(id, t)
+      else e = batchEntry(id, t)
+    }
+    entries.set(id, e)
+    return e
+  }
+
+  /** Push into every edge; fan-out shares the token and copies records for branches that may mutate. */
+  const fanOut = (edges: Edge[]): Emit => {
+    if (edges.length === 0) return (batch) => (batch.ack.settle(), undefined)
+    const targets = edges.map((e) => ({ emit: lazy(() => entryOf(e.to)), mutates: graph.nodes.get(e.to)!.config.kind !== 'sink' }))
+    if (targets.length === 1) {
+      const only = targets[0]!.emit
+      return (batch) => only()(batch)
+    }
+    return (batch) => {
+      batch.ack.retain(targets.length - 1)
+      let waits: Promise<void>[] | undefined
+      for (let k = 0; k < targets.length; k++) {
+        const t = targets[k]!
+        // Every branch but the last gets shallow copies if it may change records in place.
+        const b = k < targets.length - 1 && t.mutates ? { ...batch, records: batch.records.map((r) => ({ ...r })) } : batch
+        const p = t.emit()(b)
+        if (p) (waits ??= []).push(p)
+      }
+      return waits ? Promise.all(waits).then(noop) : undefined
+    }
+  }
+
+  const dlqBatch = (from: string, batch: Batch, items: { i: number; record: Rec; error: unknown; step: string }[]) => {
+    const byStep = new Map<string, DeadLetter[]>()
+    for (const it of items) {
+      const code: ErrorCode = isSluiceError(it.error) ? it.error.code : 'SLC_RECORD_TRANSFORM'
+      const letters = byStep.get(it.step) ?? []
+      letters.push(deadLetter(it.step, code, errorMessage(it.error), originOf(batch, it.i, from), { record: it.record }))
+      byStep.set(it.step, letters)
+    }
+    let waits: Promise<void>[] | undefined
+    for (const [step, letters] of byStep) {
+      cc.stats.get(step).deadLettered += letters.length
+      batch.ack.retain()
+      const token = new AckToken((status) => batch.ack.settle(status))
+      const p = cc.deadLetterFor(step)(letters, token)
+      if (p) (waits ??= []).push(p)
+    }
+    return waits
+  }
+
+  /** Emit the survivors (or settle when none), after queueing dead letters. */
+  const finish = (next: Emit, batch: Batch, waits: Promise<void>[] | undefined): Promise<void> | undefined => {
+    const p = batch.records.length > 0 ? next(batch) : (batch.ack.settle(), undefined)
+    if (!waits) return p
+    if (p) waits.push(p)
+    return Promise.all(waits).then(noop)
+  }
+
+  const recordChain = (headId: string): Emit => {
+    const ids = [headId]
+    let tail = graph.nodes.get(headId)!
+    for (;;) {
+      const out = tail.consumers[0]!
+      if (out.length !== 1) break
+      const next = graph.nodes.get(out[0]!.to)!
+      if (next.config.kind !== 'transform' || built.get(next.config.id)!.kind !== 'record' || next.inputs.length !== 1) break
+      ids.push(next.config.id)
+      tail = next
+    }
+    const steps = ids.map((id) => built.get(id) as RecordTransform)
+    const stepStats = ids.map((id) => cc.stats.get(id))
+    const next = fanOut(tail.consumers[0]!)
+    const n = steps.length
+    return (batch) => {
+      const records = batch.records
+      const count = records.length
+      const passed = new Int32Array(n)
+      let w = 0
+      let index: Uint32Array | undefined
+      let dead: { i: number; record: Rec; error: unknown; step: string }[] | undefined
+      for (let i = 0; i < count; i++) {
+        let r: Rec | undefined = records[i]
+        let s = 0
+        try {
+          for (; s < n; s++) {
+            r = steps[s]!.process(r!)
+            if (r === undefined) break
+            passed[s]!++
+          }
+        } catch (error) {
+          ;(dead ??= []).push({ i, record: records[i]!, error, step: ids[s]! })
+          r = undefined
+        }
+        if (r === undefined) {
+          // First drop: start an index so dead letters further down still find their origin.
+          if (!index) {
+            index = new Uint32Array(count)
+            for (let k = 0; k < w; k++) index[k] = batch.index ? batch.index[k]! : k
+          }
+          continue
+        }
+        if (index) index[w] = batch.index ? batch.index[i]! : i
+        records[w++] = r
+      }
+      stepStats[0]!.received += count
+      for (let s = 0; s < n; s++) {
+        stepStats[s]!.sent += passed[s]!
+        if (s + 1 < n) stepStats[s + 1]!.received += passed[s]!
+      }
+      const waits = dead ? dlqBatch(ids[0]!, batch, dead) : undefined
+      records.length = w
+      if (index) batch.index = index.subarray(0, w)
+      return finish(next, batch, waits)
+    }
+  }
+
+  const routerEntry = (id: string, t: RouterTransform): Emit => {
+    const node = graph.nodes.get(id)!
+    const outs = node.consumers.map((edges) => (edges.length > 0 ? fanOut(edges) : undefined))
+    const s = cc.stats.get(id)
+    const into: number[] = []
+    return (batch) => {
+      const groups: Rec[][] = outs.map(() => [])
+      const indexes: number[][] = outs.map(() => [])
+      let dead: { i: number; record: Rec; error: unknown; step: string }[] | undefined
+      const records = batch.records
+      for (let i = 0; i < records.length; i++) {
+        into.length = 0
+        try {
+          t.route(records[i]!, into)
+        } catch (error) {
+          ;(dead ??= []).push({ i, record: records[i]!, error, step: id })
+          continue
+        }
+        for (let k = 0; k < into.length; k++) {
+          const o = into[k]!
+          // A record routed to two outputs is copied for the second, so branches never share it.
+          groups[o]!.push(k === 0 ? records[i]! : { ...records[i]! })
+          indexes[o]!.push(batch.index ? batch.index[i]! : i)
+        }
+      }
+      s.received += records.length
+      const waits = dead ? dlqBatch(id, batch, dead) : undefined
+      const pending: Promise<void>[] = waits ?? []
+      for (let o = 0; o < outs.length; o++) {
+        const emit = outs[o]
+        const group = groups[o]!
+        if (!emit || group.length === 0) continue
+        s.sent += group.length
+        batch.ack.retain()
+        const child: Batch = { records: group, bytes: Math.ceil((batch.bytes * group.length) / Math.max(1, records.length)), ack: batch.ack, origin: batch.origin, index: Uint32Array.from(indexes[o]!) }
+        const p = emit(child)
+        if (p) pending.push(p)
+      }
+      batch.ack.settle()
+      return pending.length > 0 ? Promise.all(pending).then(noop) : undefined
+    }
+  }
+
+  const batchEntry = (id: string, t: BatchTransform): Emit => {
+    const node = graph.nodes.get(id)!
+    const next = fanOut(node.consumers[0]!)
+    const s = cc.stats.get(id)
+    const onError = (batch: Batch, error: unknown) => {
+      const items = batch.records.map((record, i) => ({ i, record, error, step: id }))
+      batch.records = []
+      return finish(next, batch, dlqBatch(id, batch, items))
+    }
+    const onResult = (batch: Batch, out: Rec[]) => {
+      s.sent += out.length
+      // Origins stay valid only if the function kept records one-to-one.
+      const same = out.length === batch.records.length
+      const b: Batch = same ? { ...batch, records: out } : { records: out, bytes: batch.bytes, ack: batch.ack, origin: batch.origin ? { source: batch.origin.source, file: batch.origin.file } : undefined }
+      return finish(next, b, undefined)
+    }
+    return (batch) => {
+      s.received += batch.records.length
+      let result: Rec[] | Promise<Rec[]>
+      try {
+        result = t.process(batch.records)
+      } catch (error) {
+        return onError(batch, error)
+      }
+      if (result instanceof Promise) {
+        return result.then(
+          (out) => onResult(batch, out),
+          (error) => onError(batch, error),
+        )
+      }
+      return onResult(batch, result)
+    }
+  }
+
+  return { consumersOf: (id) => fanOut(graph.nodes.get(id)!.consumers[0]!) }
+}
+
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined
+  return () => (value ??= make())
+}
+
+function noop(): void {}

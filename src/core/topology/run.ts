@@ -1,0 +1,241 @@
+// Runs a pipeline: builds every component, compiles the graph into push functions (synchronous
+// transforms fused into one loop per batch), puts a bounded channel in front of each sink, runs
+// the sources, and shuts down in order: sources stop → sinks drain → dead letters drain → commit.
+//
+//   source.emit(batch) ─► [filter∘map fused loop] ─► fan-out ─► channel ─► SinkRunner ─► sink
+//                                 │ thrown per record            (backpressure: send() waits)
+//                                 └──────────────► dead-letter channel ─► dead-letter sink
+import { join } from 'node:path'
+import type { Sink, Source, SourceContext, Transform } from '../../component/define.js'
+import type { Registry } from '../../component/registry.js'
+import type { BatchPolicy, RetryPolicy } from '../../component/options.js'
+import type { ComponentConfig, PipelineConfig } from '../../config/types.js'
+import { deadLetter, type DeadLetter } from '../../delivery/dead-letter.js'
+import { SinkRunner, type DeadLetterSend } from '../../delivery/sink-runner.js'
+import type { Logger } from '../../observe/log.js'
+import { RunStats, type ComponentStats } from '../../observe/stats.js'
+import { AckToken } from '../ack.js'
+import type { Batch } from '../batch.js'
+import { Channel } from '../channel.js'
+import { CheckpointStore } from '../checkpoint.js'
+import { SluiceError, errorMessage, isSluiceError } from '../errors.js'
+import { compileTransforms, type Emit } from './fuse.js'
+import { buildGraph } from './graph.js'
+
+export interface RunOptions {
+  registry: Registry
+  log: Logger
+  /** Abort to shut down gracefully (SIGINT/SIGTERM): stop reading, drain, commit. */
+  signal?: AbortSignal
+  /** Forget stored source positions before starting (`sluice run --reset`). */
+  reset?: boolean
+  /** Pass one in to watch progress while the run goes on. */
+  stats?: RunStats
+  /** Transforms given as live objects by the TypeScript API (by component id). */
+  prebuilt?: Map<string, Transform>
+}
+
+export type RunStatus = 'completed' | 'stopped' | 'failed'
+
+export interface RunResult {
+  status: RunStatus
+  stats: RunStats
+  durationMs: number
+  /** Why the run failed or did not drain in time. */
+  error?: SluiceError
+  /** Shutdown deadline passed with batches still in flight (they will be read again). */
+  timedOut: boolean
+}
+
+const DEFAULT_DEAD_LETTER = '_dead_letter'
+
+export async function runPipeline(config: PipelineConfig, options: RunOptions): Promise<RunResult> {
+  const { registry, log } = options
+  const graph = buildGraph(config)
+  const stats = options.stats ?? new RunStats()
+  const stopSources = new AbortController()
+  const hardStop = new AbortController()
+  let failure: SluiceError | undefined
+  const fail = (e: SluiceError) => {
+    if (!failure) failure = e
+    log.error({ code: e.code }, e.message)
+    stopSources.abort(e)
+  }
+  const onUserStop = () => stopSources.abort(new Error('shutdown requested'))
+  options.signal?.addEventListener('abort', onUserStop, { once: true })
+  if (options.signal?.aborted) onUserStop()
+
+  const checkpoints = new CheckpointStore(config.dataDir, config.checkpointIntervalMs)
+  const sourceIds = config.components.filter((c) => c.kind === 'source').map((c) => c.id)
+  if (options.reset) checkpoints.reset(sourceIds)
+
+  const ctxFor = (id: string) => ({ id, baseDir: config.baseDir, dataDir: config.dataDir, log: log.child({ component: id }) })
+
+  // ── Sinks: one channel and one runner each; the default dead-letter file is a sink too. ──
+  const runners = new Map<string, { runner: SinkRunner; channel: Channel<Batch>; stats: ComponentStats }>()
+  const dlqSendFor = (target: string | undefined): DeadLetterSend => {
+    return (letters, ack) => {
+      const entry = runners.get(target ?? config.deadLetter ?? DEFAULT_DEAD_LETTER)!
+      entry.stats.received += letters.length
+      return entry.channel.send({ records: letters, bytes: dlqBytes(letters), ack })
+    }
+  }
+  const addSink = (id: string, sink: Sink, c: { batch: BatchPolicy; retry: RetryPolicy; buffer?: { maxRecords: number; maxBytes: number } }, deadLetterTo: DeadLetterSend, kind: ComponentStats['kind'], type: string, lazyOpen = false) => {
+    const channel = new Channel<Batch>(c.buffer ?? config.channel)
+    const s = stats.register(id, kind, type)
+    const runner = new SinkRunner({
+      id, sink, batch: c.batch, retry: c.retry, channel, stats: s, log: log.child({ component: id }),
+      deadLetter: deadLetterTo, hardStop: hardStop.signal, lazyOpen,
+    })
+    runners.set(id, { runner, channel, stats: s })
+  }
+
+  const fileSink = registry.get('sink', 'file')
+  if (!fileSink) throw new SluiceError('SLC_INTERNAL', 'the file sink is not registered; the default dead-letter output needs it')
+  const dlqOptions = fileSink.options.parse({ path: join(config.dataDir, 'dead-letter.jsonl'), format: 'jsonl', batch: { linger: '20ms' } }) as { batch: BatchPolicy; retry: RetryPolicy }
+  // Dead letters that even the default file cannot take fail their tokens: the source will not commit.
+  addSink(DEFAULT_DEAD_LETTER, fileSink.build(dlqOptions, ctxFor(DEFAULT_DEAD_LETTER)), dlqOptions, (letters, ack) => {
+    fail(new SluiceError('SLC_SINK_IO', `the dead-letter file rejected ${letters.length} record(s); their input will be read again`))
+    ack.settle('failed')
+    return undefined
+  }, 'dead_letter', 'file', true)
+
+  for (const c of config.components) {
+    if (c.kind !== 'sink') continue
+    const decl = registry.get('sink', c.type)!
+    const opts = c.options as { batch: BatchPolicy; retry: RetryPolicy }
+    const isDlqTarget = graph.deadLetterTargets.has(c.id)
+    const dlqTo = isDlqTarget ? dlqSendFor(DEFAULT_DEAD_LETTER) : dlqSendFor(c.deadLetter)
+    addSink(c.id, decl.build(c.options as never, ctxFor(c.id)), { batch: opts.batch, retry: opts.retry, buffer: c.buffer }, dlqTo, isDlqTarget && c.inputs.length === 0 ? 'dead_letter' : 'sink', c.type)
+  }
+
+  // ── Transforms, compiled into push functions. ──
+  const built = new Map<string, Transform>()
+  for (const c of config.components) {
+    if (c.kind !== 'transform') continue
+    stats.register(c.id, 'transform', c.type)
+    const pre = options.prebuilt?.get(c.id)
+    built.set(c.id, pre ?? (await registry.get('transform', c.type)!.build(c.options as never, ctxFor(c.id))))
+  }
+  const sinkEntry = (id: string): Emit => {
+    const { channel, stats: s } = runners.get(id)!
+    return (batch) => {
+      s.received += batch.records.length
+      return channel.send(batch)
+    }
+  }
+  const entries = compileTransforms(graph, built, {
+    sinkEntry,
+    stats,
+    deadLetterFor: (id) => dlqSendFor(graph.nodes.get(id)!.config.deadLetter),
+  })
+
+  // ── Open sinks (fail fast on a bad target), then run the sources. ──
+  for (const [id, { runner }] of runners) {
+    try {
+      await runner.open()
+    } catch (e) {
+      await checkpoints.close()
+      throw isSluiceError(e) ? e : new SluiceError('SLC_SINK_IO', `sink "${id}" could not open: ${errorMessage(e)}`, { cause: e })
+    }
+  }
+  const sinkRuns = new Map([...runners].map(([id, r]) => [id, r.runner.run().catch((e) => fail(asSluiceError(e, id)))]))
+
+  const started = performance.now()
+  const sourceRuns = config.components
+    .filter((c) => c.kind === 'source')
+    .map(async (c) => {
+      const s = stats.register(c.id, 'source', c.type)
+      const source: Source = registry.get('source', c.type)!.build(c.options as never, ctxFor(c.id))
+      const entry = entries.consumersOf(c.id)
+      const dlq = dlqSendFor(c.deadLetter)
+      const ctx: SourceContext<Record<string, unknown>> = {
+        id: c.id,
+        signal: stopSources.signal,
+        log: log.child({ component: c.id }),
+        checkpoints: checkpoints.handle(c.id),
+        emit: (init) => {
+          const n = init.records.length
+          s.received += n
+          s.bytes += init.bytes
+          if (n === 0) {
+            init.onAck?.()
+            return undefined
+          }
+          const ack = new AckToken((status) => {
+            if (status === 'delivered') init.onAck?.()
+            else fail(new SluiceError('SLC_SINK_IO', `records from source "${c.id}" reached neither a sink nor the dead-letter output; their position is not committed`))
+          })
+          return entry({ records: init.records, bytes: init.bytes, ack, origin: init.origin })
+        },
+        deadLetter: (items, onAck) => {
+          if (items.length === 0) return undefined
+          s.deadLettered += items.length
+          const letters = items.map((it) =>
+            deadLetter(c.id, it.code, it.message, { source: c.id, file: it.file, line: it.line, offset: it.offset }, { raw: it.raw, rawTruncated: it.rawTruncated }),
+          )
+          return dlq(letters, new AckToken((status) => (status === 'delivered' ? onAck?.() : undefined)))
+        },
+        progress: (u) => {
+          if (u.bytesRead) stats.bytesRead += u.bytesRead
+          if (u.bytesTotal) stats.bytesTotal += u.bytesTotal
+        },
+      }
+      try {
+        await source.run(ctx)
+      } catch (e) {
+        fail(asSluiceError(e, c.id))
+      }
+    })
+
+  await Promise.all(sourceRuns)
+
+  // ── Drain: main sinks, then dead-letter sinks, then the default dead-letter file. ──
+  // The shutdown deadline counts from the stop request; a bounded run that ends by itself drains
+  // at the sinks' pace (retries included).
+  let timedOut = false
+  let deadline: NodeJS.Timeout | undefined
+  const armDeadline = () => {
+    deadline ??= setTimeout(() => {
+      timedOut = true
+      log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'Batches did not drain before shutdown_timeout; unacknowledged input will be read again on restart.')
+      hardStop.abort(new SluiceError('SLC_SHUTDOWN_TIMEOUT', 'shutdown timeout'))
+    }, config.shutdownTimeoutMs)
+  }
+  if (stopSources.signal.aborted) armDeadline()
+  else stopSources.signal.addEventListener('abort', armDeadline, { once: true })
+  const drainStage = async (ids: string[]) => {
+    for (const id of ids) runners.get(id)!.channel.close()
+    await Promise.all(ids.map((id) => sinkRuns.get(id)))
+  }
+  await drainStage([...runners.keys()].filter((id) => id !== DEFAULT_DEAD_LETTER && !graph.deadLetterTargets.has(id)))
+  await drainStage([...graph.deadLetterTargets])
+  await drainStage([DEFAULT_DEAD_LETTER])
+  clearTimeout(deadline)
+  stopSources.signal.removeEventListener('abort', armDeadline)
+  for (const t of built.values()) if (t.kind === 'batch') await t.close?.()
+  checkpoints.close()
+  options.signal?.removeEventListener('abort', onUserStop)
+
+  const status: RunStatus = failure ? 'failed' : options.signal?.aborted ? 'stopped' : 'completed'
+  return {
+    status,
+    stats,
+    durationMs: performance.now() - started,
+    error: failure ?? (timedOut ? new SluiceError('SLC_SHUTDOWN_TIMEOUT', `in-flight batches did not drain within ${config.shutdownTimeoutMs} ms`) : undefined),
+    timedOut,
+  }
+}
+
+function dlqBytes(letters: DeadLetter[]): number {
+  let bytes = 0
+  for (const l of letters) bytes += 256 + (l.raw?.length ?? 0)
+  return bytes
+}
+
+function asSluiceError(e: unknown, component: string): SluiceError {
+  if (isSluiceError(e)) return e
+  return new SluiceError('SLC_INTERNAL', `component "${component}" failed: ${errorMessage(e)}`, { cause: e })
+}
+
+export type { ComponentConfig }

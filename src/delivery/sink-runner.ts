@@ -1,0 +1,188 @@
+// Drives one sink: pulls batches from its channel, groups them into writes by the sink's batch
+// policy (max records, max bytes, linger), retries transient failures with backoff, sends
+// permanent failures to the dead-letter output, and settles ack tokens only after durable writes.
+//
+//   channel ──recv──► [group ≤ max_records/max_bytes, wait ≤ linger] ──write──► sink
+//                                                     │ retryable → backoff, same records again
+//                                                     │ permanent / partial → dead letters
+import type { Sink } from '../component/define.js'
+import type { BatchPolicy, RetryPolicy } from '../component/options.js'
+import { AckToken, type AckStatus } from '../core/ack.js'
+import { originOf, type Batch, type Rec } from '../core/batch.js'
+import type { Channel } from '../core/channel.js'
+import { PartialBatchError, RetryableError, errorMessage, isSluiceError, type ErrorCode } from '../core/errors.js'
+import type { Logger } from '../observe/log.js'
+import type { ComponentStats } from '../observe/stats.js'
+import { backoffDelay, sleep } from './backoff.js'
+import { deadLetter, type DeadLetter } from './dead-letter.js'
+
+/** Where a runner sends what its sink rejected; resolves once the dead letters are queued. */
+export type DeadLetterSend = (letters: DeadLetter[], ack: AckToken) => Promise<void> | undefined
+
+export interface SinkRunnerOptions {
+  id: string
+  sink: Sink
+  batch: BatchPolicy
+  retry: RetryPolicy
+  channel: Channel<Batch>
+  stats: ComponentStats
+  log: Logger
+  deadLetter: DeadLetterSend
+  /** Aborted when the shutdown deadline passes: stop retrying, leave the rest unacknowledged. */
+  hardStop: AbortSignal
+  /** Open the sink at its first write instead of at start (the default dead-letter file). */
+  lazyOpen?: boolean
+  /** Records in a dead-letter sink are envelopes already; its failures are re-wrapped, not nested. */
+  onFatal?: (error: Error) => void
+}
+
+export class SinkRunner {
+  private opened = false
+  private pendingRecv: Promise<Batch | undefined> | undefined
+
+  constructor(private readonly o: SinkRunnerOptions) {}
+
+  async open(): Promise<void> {
+    if (this.o.lazyOpen || this.opened) return
+    await this.o.sink.open?.()
+    this.opened = true
+  }
+
+  /** Runs until the channel is closed and drained (or the hard stop fires), then closes the sink. */
+  async run(): Promise<void> {
+    const { channel, batch: policy } = this.o
+    try {
+      for (;;) {
+        const first = await this.next()
+        if (first === undefined) break
+        const group: Batch[] = [first]
+        let records = first.records.length
+        let bytes = first.bytes
+        let carry: Batch | undefined
+        const deadline = performance.now() + policy.linger
+        // Take what is queued now; then wait up to `linger` for more while the group is small.
+        while (records < policy.max_records && bytes < policy.max_bytes) {
+          let b: Batch | undefined = channel.tryRecv()
+          if (b === undefined) {
+            const wait = deadline - performance.now()
+            if (wait <= 0 || channel.isClosed) break
+            b = await this.nextWithin(wait)
+            if (b === undefined) break
+          }
+          if (records + b.records.length > policy.max_records && records > 0) {
+            carry = b
+            break
+          }
+          group.push(b)
+          records += b.records.length
+          bytes += b.bytes
+        }
+        await this.write(group)
+        if (carry) await this.write([carry])
+        if (this.o.hardStop.aborted) break
+      }
+    } finally {
+      if (this.opened) await this.o.sink.close()
+    }
+  }
+
+  /** The next batch, reusing a receive that an expired linger left pending (never lose one). */
+  private next(): Promise<Batch | undefined> | Batch | undefined {
+    if (this.pendingRecv) {
+      const p = this.pendingRecv
+      this.pendingRecv = undefined
+      return p
+    }
+    return this.o.channel.recv()
+  }
+
+  private async nextWithin(ms: number): Promise<Batch | undefined> {
+    const r = this.next()
+    if (!(r instanceof Promise)) return r
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), ms)
+    })
+    const winner = await Promise.race([r, timeout])
+    clearTimeout(timer)
+    if (winner === 'timeout') {
+      this.pendingRecv = r
+      return undefined
+    }
+    return winner
+  }
+
+  private async write(group: Batch[]): Promise<void> {
+    const { sink, retry, stats, log, id, hardStop } = this.o
+    const records: Rec[] = group.length === 1 ? group[0]!.records : group.flatMap((b) => b.records)
+    if (records.length === 0) {
+      for (const b of group) b.ack.settle()
+      return
+    }
+    let attempt = 0
+    for (;;) {
+      try {
+        if (!this.opened) {
+          await sink.open?.()
+          this.opened = true
+        }
+        await sink.write(records, hardStop)
+        stats.sent += records.length
+        for (const b of group) {
+          stats.bytes += b.bytes
+          b.ack.settle()
+        }
+        return
+      } catch (e) {
+        if (hardStop.aborted) return
+        if (e instanceof PartialBatchError) {
+          stats.sent += records.length - e.failed.size
+          await this.deadLetterRecords(group, e.failed)
+          return
+        }
+        const retryable = e instanceof RetryableError || !isSluiceError(e)
+        if (retryable && attempt < retry.max_attempts) {
+          attempt++
+          stats.retries++
+          const hint = e instanceof RetryableError ? (e.retryAfterMs ?? 0) : 0
+          const delay = Math.max(hint, backoffDelay({ initialMs: retry.initial_backoff, maxMs: retry.max_backoff }, attempt))
+          log.warn({ component: id, attempt, delayMs: delay, err: errorMessage(e) }, 'Write failed; retrying.')
+          try {
+            await sleep(delay, hardStop)
+          } catch {
+            return
+          }
+          continue
+        }
+        const code: ErrorCode = isSluiceError(e) ? e.code : 'SLC_DELIVERY_PERMANENT'
+        const reason = retryable ? `gave up after ${attempt + 1} attempts: ${errorMessage(e)}` : errorMessage(e)
+        log.error({ component: id, records: records.length, err: reason }, 'Write failed permanently; records go to the dead-letter output.')
+        const all = new Map<number, Error>()
+        const err = Object.assign(new Error(reason), { code })
+        for (let i = 0; i < records.length; i++) all.set(i, err)
+        await this.deadLetterRecords(group, all)
+        return
+      }
+    }
+  }
+
+  /** Dead-letter the failed records of a group; the group's tokens settle when the DLQ has them. */
+  private async deadLetterRecords(group: Batch[], failed: Map<number, Error>): Promise<void> {
+    const letters: DeadLetter[] = []
+    let base = 0
+    for (const b of group) {
+      for (let i = 0; i < b.records.length; i++) {
+        const err = failed.get(base + i)
+        if (!err) continue
+        const code = (isSluiceError(err) ? err.code : (err as { code?: ErrorCode }).code) ?? 'SLC_RECORD_REJECTED'
+        letters.push(deadLetter(this.o.id, code.startsWith('SLC_') ? code : 'SLC_RECORD_REJECTED', err.message, originOf(b, i), { record: b.records[i] }))
+      }
+      base += b.records.length
+    }
+    this.o.stats.deadLettered += letters.length
+    const token = new AckToken((status: AckStatus) => {
+      for (const b of group) b.ack.settle(status)
+    })
+    await this.o.deadLetter(letters, token)
+  }
+}

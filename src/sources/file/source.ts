@@ -1,0 +1,225 @@
+// The file source at run time: reads each matched file in large chunks into one reused buffer,
+// decodes records, and checkpoints the byte offset just past the last acknowledged chunk, so a
+// restart (even after kill -9) resumes there. In follow mode it tails growing files and picks up
+// new files that match the glob.
+import { createReadStream, type Stats } from 'node:fs'
+import { open, stat, type FileHandle } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { createGunzip } from 'node:zlib'
+import { glob, isDynamicPattern } from 'tinyglobby'
+import { createDecoder, type DecoderOptions } from '../../codecs/index.js'
+import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
+import { WorkBuffer, emitDecoded, newDecodeOutput, resetDecodeOutput } from '../../component/byte-source.js'
+import type { BuildContext, Source, SourceContext } from '../../component/define.js'
+import type { PositionTracker } from '../../core/checkpoint.js'
+import type { Rec } from '../../core/batch.js'
+import { SluiceError, errorMessage } from '../../core/errors.js'
+import { sleep } from '../../delivery/backoff.js'
+import type { FileSourceOptions } from './index.js'
+
+/** What is stored per file: where to resume, and how to recognise the same file again. */
+export interface FilePosition extends DecoderPosition {
+  ino: number
+  size: number
+  /** Set once a bounded read reached the end of the file and everything was acknowledged. */
+  done?: boolean
+}
+
+const GZIP_CHUNK = 256 * 1024
+
+export class FileSource implements Source {
+  private readonly pattern: string
+  private readonly decoderOptions: DecoderOptions
+
+  constructor(
+    private readonly o: FileSourceOptions,
+    private readonly build: BuildContext,
+  ) {
+    this.pattern = resolve(build.baseDir, o.path)
+    this.decoderOptions = { csv: o.csv, maxRecordBytes: o.max_record_bytes }
+  }
+
+  async run(ctx: SourceContext<Rec>): Promise<void> {
+    const seen = new Set<string>()
+    const literal = !isDynamicPattern(this.o.path)
+    let first = true
+    for (;;) {
+      const files = await this.match(literal, first)
+      first = false
+      const fresh = files.filter((f) => !seen.has(f))
+      if (!this.o.follow) {
+        for (const f of fresh) {
+          if (ctx.signal.aborted) return
+          await this.readFile(ctx, f, literal)
+        }
+        return
+      }
+      for (const f of fresh) seen.add(f)
+      // Follow mode: tail every known file round-robin (one at a time keeps order per file).
+      for (const f of seen) {
+        if (ctx.signal.aborted) return
+        await this.readFile(ctx, f, literal)
+      }
+      try {
+        await sleep(this.o.poll_interval, ctx.signal)
+      } catch {
+        return
+      }
+    }
+  }
+
+  private async match(literal: boolean, first: boolean): Promise<string[]> {
+    if (literal) {
+      let st: Stats
+      try {
+        st = await stat(this.pattern)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          if (this.o.follow) return []
+          throw new SluiceError('SLC_SOURCE_NOT_FOUND', `file source "${this.build.id}": no file at ${this.o.path} (resolved to ${this.pattern})`)
+        }
+        throw new SluiceError('SLC_SOURCE_IO', `file source "${this.build.id}": cannot read ${this.pattern}: ${errorMessage(e)}`)
+      }
+      if (st.isDirectory()) {
+        throw new SluiceError('SLC_SOURCE_IO', `file source "${this.build.id}": ${this.pattern} is a directory; use a glob such as "${this.o.path.replace(/\/?$/, '/*.csv')}"`)
+      }
+      return [this.pattern]
+    }
+    const files = (await glob(this.pattern, { absolute: true, onlyFiles: true, dot: false, expandDirectories: false })).sort()
+    if (files.length === 0 && first && !this.o.follow) this.build.log.warn({ path: this.o.path }, 'No file matches the path.')
+    return files
+  }
+
+  /** Read one file from its checkpoint to its current end. In follow mode, returns at EOF. */
+  private async readFile(ctx: SourceContext<Rec>, file: string, literal: boolean): Promise<void> {
+    const checkpoints = ctx.checkpoints
+    let st: Stats
+    try {
+      st = await stat(file)
+      if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' })
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && this.o.follow) return
+      return this.fileFailed(ctx, file, literal, 'SLC_SOURCE_IO', `cannot read ${file}: ${errorMessage(e)}`)
+    }
+    const stored = checkpoints.get<FilePosition>(file)
+    const same = stored !== undefined && stored.ino === st.ino && stored.offset <= st.size
+    if (same && stored.offset === st.size && (stored.done || this.o.follow)) return
+    const state = this.states.get(file)
+    const start: FilePosition = state && state.ino === st.ino && state.offset <= st.size
+      ? state
+      : same ? stored : { offset: 0, line: 1, ino: st.ino, size: st.size }
+    if (!same && stored) this.build.log.info({ file }, 'File was replaced or truncated; reading it from the start.')
+    if (state && state.offset === st.size) return
+    const gzip = this.o.compression === 'gzip' || (this.o.compression === 'auto' && file.endsWith('.gz'))
+    ctx.progress({ bytesTotal: Math.max(0, st.size - (gzip ? 0 : start.offset)) })
+    const tracker = state?.tracker ?? checkpoints.tracker<FilePosition>(file, same ? stored : undefined)
+    const decoder = createDecoder(this.o.format, this.decoderOptions, { offset: start.offset, line: start.line, state: start.state })
+    try {
+      const end = gzip
+        ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
+        : await this.readPlain(ctx, file, st, decoder, tracker)
+      // Follow mode keeps the decoder's position to continue from on the next poll.
+      this.states.set(file, { ...decoder.position(), ino: st.ino, size: end, tracker })
+    } catch (e) {
+      if (e instanceof SluiceError) return this.fileFailed(ctx, file, literal, e.code, e.message)
+      return this.fileFailed(ctx, file, literal, 'SLC_SOURCE_IO', `error reading ${file}: ${errorMessage(e)}`)
+    }
+  }
+
+  private readonly states = new Map<string, FilePosition & { tracker: PositionTracker<FilePosition> }>()
+
+  private async readPlain(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>): Promise<number> {
+    const work = new WorkBuffer(this.o.read_buffer, this.o.max_record_bytes)
+    let fh: FileHandle | undefined
+    let out = newDecodeOutput()
+    let pos = decoder.position().offset
+    try {
+      fh = await open(file, 'r')
+      for (;;) {
+        if (ctx.signal.aborted) return pos
+        const free = work.freeRegion()
+        const { bytesRead } = await fh.read(work.buf, free.offset, Math.min(free.length, this.o.read_buffer), pos)
+        pos += bytesRead
+        // At EOF a bounded read decodes the tail as the last record; follow mode waits for more.
+        const final = bytesRead === 0 && !this.o.follow
+        if (bytesRead === 0 && !final) return pos - work.pending
+        work.commit(bytesRead, final, decoder, out)
+        ctx.progress({ bytesRead })
+        await this.emit(ctx, file, st, decoder, tracker, out, bytesRead, final)
+        out = resetDecoded(out)
+        if (final) return pos
+      }
+    } finally {
+      await fh?.close()
+    }
+  }
+
+  private async readGzip(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, skip: number): Promise<number> {
+    // Resume inside a compressed file: decompress from the start and drop `skip` bytes.
+    const work = new WorkBuffer(GZIP_CHUNK, this.o.max_record_bytes)
+    const raw = createReadStream(file, { highWaterMark: this.o.read_buffer })
+    const gunzip = createGunzip({ chunkSize: GZIP_CHUNK })
+    raw.pipe(gunzip)
+    let out = newDecodeOutput()
+    let toSkip = skip
+    let lastRaw = 0
+    let total = 0
+    try {
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+        if (ctx.signal.aborted) return total
+        let c = chunk
+        total += c.length
+        if (toSkip > 0) {
+          const drop = Math.min(toSkip, c.length)
+          toSkip -= drop
+          c = c.subarray(drop)
+          if (c.length === 0) continue
+        }
+        work.push(c, decoder, out)
+        ctx.progress({ bytesRead: raw.bytesRead - lastRaw })
+        lastRaw = raw.bytesRead
+        await this.emit(ctx, file, st, decoder, tracker, out, c.length, false)
+        out = resetDecoded(out)
+      }
+    } catch (e) {
+      // A damaged gzip keeps what decoded cleanly, then reports the damage once.
+      work.freeRegion()
+      work.commit(0, true, decoder, out)
+      await this.emit(ctx, file, st, decoder, tracker, out, 0, true)
+      const err = e as NodeJS.ErrnoException
+      const p = ctx.deadLetter([{ code: 'SLC_SOURCE_TRUNCATED', message: `${file}: ${err.code === 'Z_BUF_ERROR' ? 'compressed input ended early (truncated gzip)' : errorMessage(e)}; records before the damage were kept`, file, offset: total }])
+      if (p) await p
+      return total
+    } finally {
+      raw.destroy()
+    }
+    if (!ctx.signal.aborted) {
+      work.freeRegion()
+      work.commit(0, true, decoder, out)
+      await this.emit(ctx, file, st, decoder, tracker, out, 0, true)
+    }
+    return total
+  }
+
+  private emit(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, out: ReturnType<typeof newDecodeOutput>, bytes: number, final: boolean): Promise<void> {
+    const p = decoder.position()
+    const position: FilePosition = { offset: p.offset, line: p.line, ino: st.ino, size: st.size }
+    if (p.state) position.state = p.state
+    if (final) position.done = true
+    const ack = tracker.push(position)
+    return emitDecoded(ctx, out, p, { batchSize: this.o.batch_size, file, bytes, onCommit: ack })
+  }
+
+  private async fileFailed(ctx: SourceContext<Rec>, file: string, literal: boolean, code: SluiceError['code'], message: string): Promise<void> {
+    if (literal) throw new SluiceError(code, `file source "${this.build.id}": ${message}`)
+    // One bad file in a glob must not stop the others: report it and dead-letter the fact.
+    this.build.log.error({ file, code }, message)
+    const p = ctx.deadLetter([{ code, message, file }])
+    if (p) await p
+  }
+}
+
+function resetDecoded(out: ReturnType<typeof newDecodeOutput>) {
+  resetDecodeOutput(out)
+  return out
+}

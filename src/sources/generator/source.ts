@@ -1,0 +1,105 @@
+// The generator source at run time: a seeded xorshift PRNG fills records per batch; at a fixed
+// rate it releases records on a schedule (catching up after a stall instead of drifting).
+import { randomUUID } from 'node:crypto'
+import type { Source, SourceContext } from '../../component/define.js'
+import type { Rec } from '../../core/batch.js'
+import { sleep } from '../../delivery/backoff.js'
+import type { GeneratorField, GeneratorOptions } from './index.js'
+
+type Make = (seq: number, now: number) => unknown
+
+/** Tick of the fixed-rate scheduler: small enough for smooth latency, large enough to batch. */
+const TICK_MS = 10
+
+export class GeneratorSource implements Source {
+  private state: number
+
+  constructor(private readonly o: GeneratorOptions) {
+    this.state = (o.seed >>> 0) || 1
+  }
+
+  async run(ctx: SourceContext<Rec>): Promise<void> {
+    const names = Object.keys(this.o.fields)
+    const makers = names.map((n) => this.maker(this.o.fields[n]!))
+    const limit = this.o.count ?? Infinity
+    const started = performance.now()
+    const wallStart = Date.now()
+    let produced = 0
+    let batches = 0
+    while (produced < limit && !ctx.signal.aborted) {
+      let n = Math.min(this.o.batch_size, limit - produced)
+      if (this.o.rate !== undefined) {
+        const due = Math.floor(((performance.now() - started) / 1000) * this.o.rate)
+        if (due <= produced) {
+          try {
+            await sleep(TICK_MS, ctx.signal)
+          } catch {
+            return
+          }
+          continue
+        }
+        n = Math.min(n, due - produced)
+      }
+      const records: Rec[] = new Array(n)
+      let bytes = 0
+      for (let i = 0; i < n; i++) {
+        const seq = produced + i
+        // At a fixed rate, the event time is when the record was due, so lateness shows downstream.
+        const now = this.o.rate !== undefined ? wallStart + (seq / this.o.rate) * 1000 : Date.now()
+        const r: Rec = {}
+        for (let f = 0; f < names.length; f++) r[names[f]!] = makers[f]!(seq, now)
+        if (this.o.format === 'json') {
+          const text = JSON.stringify(r)
+          bytes += text.length
+          records[i] = { message: text }
+        } else {
+          bytes += 64
+          records[i] = r
+        }
+      }
+      produced += n
+      const p = ctx.emit({ records, bytes, origin: { source: ctx.id } })
+      if (p) await p
+      // Yield now and then so timers (progress, signals) run even when downstream never blocks.
+      else if (++batches % 16 === 0) await new Promise((r) => setImmediate(r))
+    }
+  }
+
+  /** xorshift32: fast, seedable, good enough for synthetic data (not for cryptography). */
+  private random(): number {
+    let x = this.state
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    this.state = x >>> 0
+    return this.state / 0x1_0000_0000
+  }
+
+  private maker(f: GeneratorField): Make {
+    if (f === 'sequence') return (seq) => seq
+    if (f === 'timestamp') return (_seq, now) => new Date(now).toISOString()
+    if (f === 'uuid') return () => randomUUID()
+    switch (f.kind) {
+      case 'int': {
+        const span = f.max - f.min + 1
+        return () => f.min + Math.floor(this.random() * span)
+      }
+      case 'float': {
+        const scale = 10 ** f.decimals
+        return () => Math.round((f.min + this.random() * (f.max - f.min)) * scale) / scale
+      }
+      case 'choice':
+        return () => f.values[Math.floor(this.random() * f.values.length)]
+      case 'string': {
+        const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789'
+        return () => {
+          let s = ''
+          for (let i = 0; i < f.length; i++) s += alphabet[Math.floor(this.random() * alphabet.length)]
+          return s
+        }
+      }
+      case 'constant':
+        return () => f.value
+    }
+  }
+}
