@@ -50,8 +50,8 @@ type CastValue<T> = T extends 'int' | 'float' ? number : T extends 'bool' ? bool
 type MapOutput<In, C> = Prettify<
   Omit<
     In,
-    | (C extends { remove: readonly (infer R)[] } ? R : never)
-    | (C extends { rename: infer Rn } ? keyof Rn : never)
+    | (C extends { remove: readonly (infer R extends string)[] } ? R : never)
+    | (C extends { rename: infer Rn extends Record<string, string> } ? keyof Rn : never)
   > &
     (C extends { rename: infer Rn extends Record<string, string> }
       ? { [K in keyof Rn as Rn[K]]: K extends keyof In ? In[K] : unknown }

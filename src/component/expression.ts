@@ -356,6 +356,8 @@ function durationText(d: Duration): string {
   return `${Number(d.seconds) + d.nanos / 1e9}s`
 }
 
-// Measured (Node 20, this container, one core): `status == "paid" && amount > 0` on a JSON
-// record evaluates at ~4.5M evaluations/s through `test` (≈220 ns each), of which the library
-// allocates one context object per call. See test/component/expression.test.ts "throughput".
+// Measured (Node 20.20, one Xeon core, 1,000 JSON-like records, best of 5 runs of 2M calls):
+// `status == "paid" && amount > 0` through `test` ≈ 13.7M evaluations/s (~73 ns each, the
+// library allocates one context wrapper per call); `amount * quantity` through `evaluate`
+// ≈ 17.5M/s; `upper(country) + "-" + string(id)` ≈ 4.6M/s. A regression floor lives in
+// test/component/expression.test.ts ("throughput").

@@ -304,7 +304,9 @@ function validate(obj: unknown, ctx: ValidateContext): PipelineConfig {
   // Names first (uniqueness, shape), so dead_letter references can be checked against all sinks.
   const entries: { kind: ComponentKind; name: string; block: unknown; path: ConfigPath }[] = []
   const kindOf = new Map<string, ComponentKind>()
-  for (const section of SECTIONS) {
+  // Sections in the order they are written, so a duplicate name is reported where it repeats.
+  const written = Object.keys(config).flatMap((k) => SECTIONS.filter((s) => s.key === k))
+  for (const section of written) {
     const value = config[section.key]
     if (value == null) continue
     if (!isBlock(value)) {
@@ -332,6 +334,8 @@ function validate(obj: unknown, ctx: ValidateContext): PipelineConfig {
       entries.push({ kind: section.kind, name, block, path })
     }
   }
+  const sectionIndex = (kind: ComponentKind) => SECTIONS.findIndex((s) => s.kind === kind)
+  entries.sort((a, b) => sectionIndex(a.kind) - sectionIndex(b.kind))
   for (const kind of ['source', 'sink'] as const) {
     if (!entries.some((e) => e.kind === kind)) {
       const key = kind === 'source' ? 'sources' : 'sinks'
@@ -356,7 +360,7 @@ function validate(obj: unknown, ctx: ValidateContext): PipelineConfig {
         path,
         'value',
         {
-          expected: sinkNames.length ? `one of the sinks ${sinkNames.join(', ')}` : 'a sink name',
+          expected: sinkNames.length ? `one of the sinks: ${sinkNames.join(', ')}` : 'a sink (there are none)',
           found: target,
           suggestion: other ? undefined : suggest(target, sinkNames.filter((n) => n !== self)),
         },

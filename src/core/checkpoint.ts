@@ -13,6 +13,8 @@ export class PositionTracker<P> {
   private readonly positions: (P | undefined)[] = []
   private readonly acked: boolean[] = []
   private head = 0
+  /** Sequence number of positions[0]; slots are absolute so compaction never moves an ack. */
+  private base = 0
   private committedPosition: P | undefined
 
   constructor(
@@ -24,14 +26,14 @@ export class PositionTracker<P> {
 
   /** Register the next position (the input's position after the batch); ack it when delivered. */
   push(position: P): () => void {
-    const slot = this.positions.length
+    const slot = this.base + this.positions.length
     this.positions.push(position)
     this.acked.push(false)
     let done = false
     return () => {
       if (done) return
       done = true
-      this.acked[slot] = true
+      this.acked[slot - this.base] = true
       this.advance()
     }
   }
@@ -56,6 +58,7 @@ export class PositionTracker<P> {
     if (this.head > 1024 && this.head * 2 > this.positions.length) {
       this.positions.splice(0, this.head)
       this.acked.splice(0, this.head)
+      this.base += this.head
       this.head = 0
     }
     if (moved) this.onAdvance(this.committedPosition as P)

@@ -157,6 +157,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
         emit: (init) => {
           const n = init.records.length
           s.received += n
+          s.sent += n
           s.bytes += init.bytes
           if (n === 0) {
             init.onAck?.()

@@ -68,6 +68,9 @@ export class SqliteSink implements Sink {
       throw classifyFsError(e, 'create the folder of', this.file)
     }
     let db: Database.Database
+    if (!this.opts.create_table && !fs.existsSync(this.file)) {
+      throw new PermanentError(`Database file ${this.file} does not exist and create_table is false: create the table first or set create_table: true.`)
+    }
     try {
       db = new Database(this.file)
     } catch (e) {

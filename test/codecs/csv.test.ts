@@ -1,0 +1,399 @@
+// Tests of the CSV decoder: RFC 4180 conformance, typing, errors, resume, and identical results
+// at every chunk boundary.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { createDecoder, createFieldParser, csvOptionsSchema, type CsvOptions, type CsvOptionsConfig } from '../../src/codecs/index.js'
+import type { DecoderPosition } from '../../src/codecs/types.js'
+import { isSluiceError } from '../../src/core/errors.js'
+import { assertChunkInvariant, decodeAll, decodeChunks } from './decode-harness.js'
+
+const MAX = 1024 * 1024
+const csv = (options: CsvOptions = {}, position?: DecoderPosition, maxRecordBytes = MAX) =>
+  createDecoder('csv', { csv: options, maxRecordBytes }, position)
+
+describe('csv: RFC 4180 structure', () => {
+  it('reads a header and keys records by it, with lines and end offsets', () => {
+    const r = decodeAll(csv(), 'a,b\n1,x\n2,y\n')
+    assert.deepStrictEqual(r.records, [{ a: 1, b: 'x' }, { a: 2, b: 'y' }])
+    assert.deepStrictEqual(r.lines, [2, 3])
+    assert.deepStrictEqual(r.ends, [8, 12])
+    assert.deepStrictEqual(r.errors, [])
+    assert.deepStrictEqual(r.position, { offset: 12, line: 4, state: { header: ['a', 'b'] } })
+  })
+
+  it('emits a last row without a trailing newline at the end of input', () => {
+    const r = decodeAll(csv(), 'a,b\n1,x\n2,y')
+    assert.deepStrictEqual(r.records, [{ a: 1, b: 'x' }, { a: 2, b: 'y' }])
+    assert.deepStrictEqual(r.ends, [8, 11])
+    assert.deepStrictEqual(r.position, { offset: 11, line: 3, state: { header: ['a', 'b'] } })
+  })
+
+  it('keeps an incomplete last row until more input or the end', () => {
+    const d = csv()
+    const out = { records: [], lines: [], ends: [], errors: [] }
+    const buf = Buffer.from('a,b\n1,x\n2,y')
+    assert.equal(d.decode(buf, 0, buf.length, false, out), 8)
+    assert.deepStrictEqual(out.records, [{ a: 1, b: 'x' }])
+    assert.deepStrictEqual(d.position(), { offset: 8, line: 3, state: { header: ['a', 'b'] } })
+  })
+
+  it('reads quoted fields holding delimiters, escaped quotes and newlines', () => {
+    const input = 'name,quote,n\n"Smith, J","He said ""hi""",1\n"multi\nline\r\nfield","",2\nlast,"a""",3\n'
+    const r = decodeAll(csv(), input)
+    assert.deepStrictEqual(r.records, [
+      { name: 'Smith, J', quote: 'He said "hi"', n: 1 },
+      { name: 'multi\nline\r\nfield', quote: '', n: 2 },
+      { name: 'last', quote: 'a"', n: 3 },
+    ])
+    // The quoted field spans lines 3-5, so the next record starts on line 6.
+    assert.deepStrictEqual(r.lines, [2, 3, 6])
+    assert.deepStrictEqual(r.position.line, 7)
+  })
+
+  it('accepts CRLF line endings and strips the CR, also after a quoted field', () => {
+    const r = decodeAll(csv(), 'a,b\r\n1,"x"\r\n2,y\r\n')
+    assert.deepStrictEqual(r.records, [{ a: 1, b: 'x' }, { a: 2, b: 'y' }])
+    assert.deepStrictEqual(r.ends, [11, 16])
+    assert.deepStrictEqual(r.position, { offset: 16, line: 4, state: { header: ['a', 'b'] } })
+  })
+
+  it('keeps a lone CR inside a field as data', () => {
+    const r = decodeAll(csv({ infer_types: false }), 'a,b\nx\ry,z\n')
+    assert.deepStrictEqual(r.records, [{ a: 'x\ry', b: 'z' }])
+  })
+
+  it('skips a UTF-8 BOM at the start of the stream', () => {
+    const r = decodeAll(csv(), '\ufeffid,name\n1,é\n')
+    assert.deepStrictEqual(r.records, [{ id: 1, name: 'é' }])
+    assert.deepStrictEqual(r.ends, [16])
+  })
+
+  it('does not skip a BOM when the stream resumes past offset 0', () => {
+    const r = decodeAll(csv({ infer_types: false }, { offset: 10, line: 3, state: { header: ['a'] } }), '\ufeffx\n')
+    assert.deepStrictEqual(r.records, [{ a: '\ufeffx' }])
+    assert.deepStrictEqual(r.lines, [3])
+    assert.deepStrictEqual(r.ends, [15])
+  })
+
+  it('supports a custom delimiter and quote', () => {
+    assert.deepStrictEqual(decodeAll(csv({ delimiter: ';' }), 'a;b\n"x;y";1,5\n').records, [{ a: 'x;y', b: '1,5' }])
+    assert.deepStrictEqual(decodeAll(csv({ delimiter: '\t' }), 'a\tb\n"x\ty"\t2\n').records, [{ a: 'x\ty', b: 2 }])
+    assert.deepStrictEqual(decodeAll(csv({ quote: "'" }), "a,b\n'x,''y''','\"'\n").records, [{ a: "x,'y'", b: '"' }])
+  })
+
+  it('treats a quote inside an unquoted field as data', () => {
+    assert.deepStrictEqual(decodeAll(csv(), 'a,b\n5" disk,x\n').records, [{ a: '5" disk', b: 'x' }])
+  })
+
+  it('reads an empty last field after a trailing delimiter', () => {
+    assert.deepStrictEqual(decodeAll(csv(), 'a,b\n1,\n2,').records, [{ a: 1, b: null }, { a: 2, b: null }])
+  })
+
+  it('gives nothing for an empty input or a header alone', () => {
+    const empty = decodeAll(csv(), '')
+    assert.deepStrictEqual([empty.records, empty.errors, empty.position], [[], [], { offset: 0, line: 1 }])
+    const header = decodeAll(csv(), 'a,b\n')
+    assert.deepStrictEqual([header.records, header.errors], [[], []])
+    assert.deepStrictEqual(header.position, { offset: 4, line: 2, state: { header: ['a', 'b'] } })
+  })
+
+  it('skips blank lines but counts them', () => {
+    const r = decodeAll(csv(), '\na,b\n\n1,x\r\n\r\n\n2,y\n\n')
+    assert.deepStrictEqual(r.records, [{ a: 1, b: 'x' }, { a: 2, b: 'y' }])
+    assert.deepStrictEqual(r.lines, [4, 7])
+    assert.deepStrictEqual(r.errors, [])
+    assert.deepStrictEqual(r.position.line, 9)
+  })
+
+  it('names columns by `columns` or column_<n> without a header', () => {
+    assert.deepStrictEqual(decodeAll(csv({ header: false }), '1,x\n2,y\n').records, [
+      { column_1: 1, column_2: 'x' },
+      { column_1: 2, column_2: 'y' },
+    ])
+    const r = decodeAll(csv({ header: false, columns: { id: 'int', name: 'string' } }), '1,x\n')
+    assert.deepStrictEqual(r.records, [{ id: 1, name: 'x' }])
+    assert.deepStrictEqual(r.lines, [1])
+  })
+
+  it('names empty header cells and suffixes repeated ones', () => {
+    const r = decodeAll(csv({ infer_types: false }), 'a,,a,a_2,a\n1,2,3,4,5\n')
+    assert.deepStrictEqual(r.position.state?.header, ['a', 'column_2', 'a_2', 'a_2_2', 'a_3'])
+    assert.deepStrictEqual(r.records, [{ a: '1', column_2: '2', a_2: '3', a_2_2: '4', a_3: '5' }])
+  })
+
+  it('keeps __proto__ and other odd header names as plain own properties', () => {
+    const r = decodeAll(csv({ infer_types: false }), '__proto__,"a""b",constructor,1\nx,y,z,w\n')
+    const rec = r.records[0]!
+    assert.equal(Object.getPrototypeOf(rec), Object.prototype)
+    assert.deepStrictEqual(Object.keys(rec), ['1', '__proto__', 'a"b', 'constructor'])
+    assert.equal(Object.getOwnPropertyDescriptor(rec, '__proto__')?.value, 'x')
+    assert.equal(rec['a"b'], 'y')
+  })
+})
+
+describe('csv: types', () => {
+  it('infers numbers, booleans and nulls for undeclared columns', () => {
+    const header = 'i,neg,zero,big,lead,dec,exp,huge,t,f,T,e,qe,s,plus,hex,dot\n'
+    const row = '42,-7,0,12345678901234567890,007,3.25,-1.5e3,1e999,true,false,TRUE,,"",abc,+5,0x1F,.5\n'
+    const r = decodeAll(csv(), header + row)
+    assert.deepStrictEqual(r.records, [
+      {
+        i: 42, neg: -7, zero: 0, big: '12345678901234567890', lead: '007', dec: 3.25, exp: -1500, huge: '1e999',
+        t: true, f: false, T: true, e: null, qe: '', s: 'abc', plus: '+5', hex: '0x1F', dot: '.5',
+      },
+    ])
+  })
+
+  it('keeps integers up to 2^53-1 as numbers', () => {
+    const r = decodeAll(csv({ header: false }), '9007199254740991,-9007199254740991,9007199254740992,123456789012345\n')
+    assert.deepStrictEqual(r.records, [{ column_1: 9007199254740991, column_2: -9007199254740991, column_3: '9007199254740992', column_4: 123456789012345 }])
+  })
+
+  it('infers inside quoted fields too, except that "" is an empty string', () => {
+    assert.deepStrictEqual(decodeAll(csv(), 'a,b,c\n"12","true",""\n').records, [{ a: 12, b: true, c: '' }])
+  })
+
+  it('keeps every value a string with infer_types: false', () => {
+    assert.deepStrictEqual(decodeAll(csv({ infer_types: false }), 'a,b,c\n1,true,\n').records, [{ a: '1', b: 'true', c: '' }])
+  })
+
+  it('converts declared types and applies them by header name', () => {
+    const columns = { n: 'int', x: 'float', ok: 'bool', at: 'timestamp', s: 'string' } as const
+    const input = 'other,n,x,ok,at,s\n' +
+      '7,-12,1.5,yes,2024-05-01T12:00:00Z,0042\n' +
+      '8,+3,-.5e1,No,1714564800,x\n' +
+      '9,0,1e3,TRUE,1714564800123,""\n' +
+      '10,,,,,\n' +
+      '11,007,5.,0,2024-05-01 12:00:00,"a""b"\n' +
+      '12,1,2,1,2024-05-01,s\n'
+    const r = decodeAll(csv({ columns }), input)
+    assert.deepStrictEqual(r.errors, [])
+    assert.deepStrictEqual(r.records, [
+      { other: 7, n: -12, x: 1.5, ok: true, at: '2024-05-01T12:00:00.000Z', s: '0042' },
+      { other: 8, n: 3, x: -5, ok: false, at: '2024-05-01T12:00:00.000Z', s: 'x' },
+      { other: 9, n: 0, x: 1000, ok: true, at: '2024-05-01T12:00:00.123Z', s: '' },
+      { other: 10, n: null, x: null, ok: null, at: null, s: null },
+      { other: 11, n: 7, x: 5, ok: false, at: '2024-05-01T12:00:00.000Z', s: 'a"b' },
+      { other: 12, n: 1, x: 2, ok: true, at: '2024-05-01T00:00:00.000Z', s: 's' },
+    ])
+  })
+
+  it('reads timestamps with an explicit zone as given', () => {
+    const r = decodeAll(csv({ header: false, columns: { at: 'timestamp' } }), '2024-05-01T12:00:00+02:00\n2024-05-01T12:00:00.5Z\n')
+    assert.deepStrictEqual(r.records, [{ at: '2024-05-01T10:00:00.000Z' }, { at: '2024-05-01T12:00:00.500Z' }])
+  })
+
+  it('dead-letters a row whose value does not fit its declared type, naming column and value', () => {
+    const columns = { n: 'int', x: 'float', ok: 'bool', at: 'timestamp' } as const
+    const input = 'n,x,ok,at\n1.5,1,true,1\n1,abc,true,1\n1,1,maybe,1\n1,1,true,not a date\n9007199254740993,1,true,1\n1,1e999,true,1\n1,2,false,3\n'
+    const r = decodeAll(csv({ columns }), input)
+    assert.deepStrictEqual(r.records, [{ n: 1, x: 2, ok: false, at: '1970-01-01T00:00:03.000Z' }])
+    assert.deepStrictEqual(r.lines, [8])
+    assert.deepStrictEqual(
+      r.errors.map((e) => [e.code, e.line, e.message]),
+      [
+        ['SLC_RECORD_PARSE', 2, 'column "n": expected an integer, found "1.5"'],
+        ['SLC_RECORD_PARSE', 3, 'column "x": expected a number, found "abc"'],
+        ['SLC_RECORD_PARSE', 4, 'column "ok": expected a boolean (true/false, 1/0, yes/no), found "maybe"'],
+        ['SLC_RECORD_PARSE', 5, 'column "at": expected a timestamp (ISO-8601, a date Date.parse accepts, or epoch digits), found "not a date"'],
+        ['SLC_RECORD_PARSE', 6, 'column "n": integer out of the safe range (±2^53-1); declare it as string, found "9007199254740993"'],
+        ['SLC_RECORD_PARSE', 7, 'column "x": expected a finite number, found "1e999"'],
+      ],
+    )
+    assert.equal(r.errors[0]!.raw, '1.5,1,true,1')
+    assert.equal(r.errors[0]!.offset, 10)
+  })
+})
+
+describe('csv: bad input is dead-lettered, never thrown', () => {
+  it('reports ragged rows with their field count and keeps going', () => {
+    const r = decodeAll(csv(), 'a,b,c\n1,2,3\n1,2\n1,2,3,4\r\n4,5,6\n')
+    assert.deepStrictEqual(r.records, [{ a: 1, b: 2, c: 3 }, { a: 4, b: 5, c: 6 }])
+    assert.deepStrictEqual(r.errors, [
+      { code: 'SLC_RECORD_PARSE', message: 'row has 2 fields, expected 3', line: 3, offset: 12, raw: '1,2', rawTruncated: false },
+      { code: 'SLC_RECORD_PARSE', message: 'row has 4 fields, expected 3', line: 4, offset: 16, raw: '1,2,3,4', rawTruncated: false },
+    ])
+  })
+
+  it('reports an unclosed quote at the end of input', () => {
+    const r = decodeAll(csv(), 'a,b\n1,x\n2,"open\nstill open\n')
+    assert.deepStrictEqual(r.records, [{ a: 1, b: 'x' }])
+    assert.deepStrictEqual(r.errors, [
+      { code: 'SLC_RECORD_PARSE', message: 'unclosed quote at end of input', line: 3, offset: 8, raw: '2,"open\nstill open\n', rawTruncated: false },
+    ])
+    assert.deepStrictEqual(r.position, { offset: 27, line: 5, state: { header: ['a', 'b'] } })
+  })
+
+  it('reports text after a closing quote', () => {
+    const r = decodeAll(csv(), 'a,b\n"x"y,1\n2,3\n')
+    assert.deepStrictEqual(r.records, [{ a: 2, b: 3 }])
+    assert.deepStrictEqual(r.errors.map((e) => [e.message, e.line, e.raw]), [['unexpected character after the closing quote of field 1', 2, '"x"y,1']])
+  })
+
+  it('dead-letters invalid UTF-8 rows with their raw bytes; valid rows of the chunk still decode', () => {
+    const input = Buffer.concat([Buffer.from('a,b\n1,ok\n2,'), Buffer.from([0xff, 0xfe]), Buffer.from('\n3,é\n')])
+    const r = decodeAll(csv(), input)
+    assert.deepStrictEqual(r.records, [{ a: 1, b: 'ok' }, { a: 3, b: 'é' }])
+    assert.deepStrictEqual(r.lines, [2, 4])
+    assert.equal(r.errors.length, 1)
+    assert.equal(r.errors[0]!.code, 'SLC_RECORD_INVALID_UTF8')
+    assert.equal(r.errors[0]!.raw, '2,\xff\xfe')
+    assert.deepStrictEqual([r.errors[0]!.line, r.errors[0]!.offset], [3, 9])
+  })
+
+  it('dead-letters a too-large record with its first bytes and skips to the next line', () => {
+    const long = 'x'.repeat(100)
+    const input = `a,b\n1,${long}\n2,short\n`
+    const r = decodeAll(csv({}, undefined, 20), input)
+    assert.deepStrictEqual(r.records, [{ a: 2, b: 'short' }])
+    assert.deepStrictEqual(r.lines, [3])
+    assert.deepStrictEqual(r.errors, [
+      { code: 'SLC_RECORD_TOO_LARGE', message: 'record is larger than max_record_bytes (20 bytes)', line: 2, offset: 4, raw: `1,${'x'.repeat(18)}`, rawTruncated: true },
+    ])
+    assert.equal(r.position.offset, Buffer.byteLength(input))
+  })
+
+  it('caps raw bytes in dead letters at maxRawBytes', () => {
+    const d = createDecoder('csv', { maxRecordBytes: 1000, maxRawBytes: 4 }, undefined)
+    const r = decodeAll(d, 'a,b\n1,2,3,4,5\n')
+    assert.deepStrictEqual(r.errors.map((e) => [e.raw, e.rawTruncated]), [['1,2,', true]])
+  })
+
+  it('bounds memory on a huge line: consumes chunks in skip mode', () => {
+    const d = csv({}, undefined, 1000)
+    const out = { records: [], lines: [], ends: [], errors: [] }
+    const head = Buffer.from(`a\n${'y'.repeat(5000)}`)
+    assert.equal(d.decode(head, 0, head.length, false, out), head.length)
+    const more = Buffer.from(`${'y'.repeat(5000)}\n7\n`)
+    assert.equal(d.decode(more, 0, more.length, false, out), more.length)
+    assert.deepStrictEqual(out.records, [{ a: 7 }])
+    assert.deepStrictEqual(out.errors.map((e) => [e.code, e.line, e.offset, (e.raw as Buffer).length]), [['SLC_RECORD_TOO_LARGE', 2, 2, 1000]])
+    assert.deepStrictEqual(d.position(), { offset: head.length + more.length, line: 4, state: { header: ['a'] } })
+  })
+
+  it('resyncs a too-large quoted record at the first LF past the limit (documented)', () => {
+    // Record 2 is `"` + 30 x + LF + 30 y + `"` — the LF at byte 31 is past max 20, so decoding
+    // resumes inside the quoted field and the stray closing quote then opens an unclosed field.
+    const input = `a\n"${'x'.repeat(30)}\n${'y'.repeat(30)}"\n5\n`
+    const r = decodeAll(csv({}, undefined, 20), input)
+    assert.deepStrictEqual(r.errors.map((e) => [e.code, e.line]), [['SLC_RECORD_TOO_LARGE', 2], ['SLC_RECORD_PARSE', 3]])
+  })
+})
+
+describe('csv: resume from a position', () => {
+  it('continues with the checkpointed header, offset and line', () => {
+    const input = Buffer.from('id,v\n1,a\n"2","b\nc"\n3,d\n')
+    const first = csv()
+    const out = { records: [], lines: [], ends: [], errors: [] }
+    const cut = 12 // inside row 2
+    const ret = first.decode(input, 0, cut, false, out)
+    assert.equal(ret, 9)
+    const pos = first.position()
+    assert.deepStrictEqual(pos, { offset: 9, line: 3, state: { header: ['id', 'v'] } })
+    const rest = decodeAll(csv({}, pos), input.subarray(pos.offset))
+    assert.deepStrictEqual(rest.records, [{ id: 2, v: 'b\nc' }, { id: 3, v: 'd' }])
+    assert.deepStrictEqual(rest.lines, [3, 5])
+    assert.deepStrictEqual(rest.ends, [20, 24])
+  })
+})
+
+describe('csv: chunk boundaries', () => {
+  const tricky =
+    '\ufeffid,name,note,amount\r\n' +
+    '1,"Smith, J","He said ""hi""",1.5\r\n' +
+    '\r\n' +
+    '2,"multi\nline ""q""\r\nend",,-2e3\n' +
+    '3,plain,"",007\n' +
+    '\n' +
+    '4,é ü 日本,"x,y\n",true\n' +
+    '5,a,b\n' +
+    '6,"a"b,c,1\n' +
+    '7,last,"",' // no final newline
+
+  it('gives the single-chunk result at every split, in 1-byte chunks and random splits', () => {
+    const whole = assertChunkInvariant(() => csv(), tricky)
+    assert.deepStrictEqual(whole.records, [
+      { id: 1, name: 'Smith, J', note: 'He said "hi"', amount: 1.5 },
+      { id: 2, name: 'multi\nline "q"\r\nend', note: null, amount: -2000 },
+      { id: 3, name: 'plain', note: '', amount: '007' },
+      { id: 4, name: 'é ü 日本', note: 'x,y\n', amount: true },
+      { id: 7, name: 'last', note: '', amount: null },
+    ])
+    assert.deepStrictEqual(whole.lines, [2, 4, 7, 9, 13])
+    assert.deepStrictEqual(whole.errors.map((e) => [e.line, e.message]), [
+      [11, 'row has 3 fields, expected 4'],
+      [12, 'unexpected character after the closing quote of field 2'],
+    ])
+    const total = Buffer.byteLength(tricky)
+    assert.equal(whole.ends.at(-1), total)
+    assert.deepStrictEqual(whole.position, { offset: total, line: 13, state: { header: ['id', 'name', 'note', 'amount'] } })
+  })
+
+  it('is chunk-invariant with declared types, a custom dialect and no header', () => {
+    const input = "1;'a;b';2024-05-01 10:00:00\n\n2;'it''s';1714557600\r\n3;;\n4;'x'"
+    const whole = assertChunkInvariant(() => csv({ delimiter: ';', quote: "'", header: false, columns: { n: 'int', s: 'string', at: 'timestamp' } }), input)
+    assert.deepStrictEqual(whole.records, [
+      { n: 1, s: 'a;b', at: '2024-05-01T10:00:00.000Z' },
+      { n: 2, s: "it's", at: '2024-05-01T10:00:00.000Z' },
+      { n: 3, s: null, at: null },
+    ])
+    assert.deepStrictEqual(whole.errors.map((e) => e.message), ['row has 2 fields, expected 3'])
+  })
+
+  it('is chunk-invariant for too-large records, unclosed quotes and invalid UTF-8', () => {
+    const input = Buffer.concat([
+      Buffer.from('a,b\n1,ok\n2,"' + 'z'.repeat(40) + '"\n3,'),
+      Buffer.from([0xc3]), // a truncated 2-byte sequence
+      Buffer.from('\n4,"q\n5\n'.repeat(1) + '"\n6,"open'),
+    ])
+    const whole = assertChunkInvariant(() => csv({}, undefined, 24), input)
+    assert.deepStrictEqual(whole.records, [{ a: 1, b: 'ok' }, { a: 4, b: 'q\n5\n' }])
+    assert.deepStrictEqual(whole.errors.map((e) => [e.code, e.line]), [
+      ['SLC_RECORD_TOO_LARGE', 3],
+      ['SLC_RECORD_INVALID_UTF8', 4],
+      ['SLC_RECORD_PARSE', 8],
+    ])
+  })
+
+  it('handles a BOM split across chunks and a stream that is only a BOM prefix', () => {
+    assertChunkInvariant(() => csv(), '\ufeffa\n1\n')
+    assert.deepStrictEqual(decodeAll(csv({ header: false, infer_types: false }), Buffer.from([0xef, 0xbb])).records, [{ column_1: '\ufffd' }])
+    assert.deepStrictEqual(decodeChunks(csv({ header: false }), Buffer.from('\ufeff'), [1, 2]).records, [])
+  })
+})
+
+describe('csv: options schema and field parser', () => {
+  it('fills defaults and describes every option', () => {
+    const parsed: CsvOptionsConfig = csvOptionsSchema.parse({})
+    assert.deepStrictEqual(parsed, { delimiter: ',', quote: '"', header: true, infer_types: true })
+    const opts: CsvOptions = parsed
+    assert.ok(createDecoder('csv', { csv: opts, maxRecordBytes: 10 }))
+    for (const [key, field] of Object.entries(csvOptionsSchema.shape)) {
+      assert.ok(typeof field.meta()?.description === 'string' && field.meta()!.description!.length > 10, `option ${key} is described`)
+    }
+  })
+
+  it('rejects bad dialects and unknown keys', () => {
+    assert.equal(csvOptionsSchema.safeParse({ delimiter: ';;' }).success, false)
+    assert.equal(csvOptionsSchema.safeParse({ delimiter: '\n' }).success, false)
+    assert.equal(csvOptionsSchema.safeParse({ quote: ',' }).success, false)
+    assert.equal(csvOptionsSchema.safeParse({ delimter: ';' }).success, false)
+    assert.equal(csvOptionsSchema.safeParse({ columns: { a: 'integer' } }).success, false)
+    assert.equal(csvOptionsSchema.safeParse({ delimiter: '\t', columns: { a: 'int' } }).success, true)
+    assert.throws(() => csv({ delimiter: '"' }), (e: unknown) => isSluiceError(e) && e.code === 'SLC_CONFIG_INVALID')
+    assert.throws(() => csv({ delimiter: 'é' }), (e: unknown) => isSluiceError(e) && e.code === 'SLC_CONFIG_INVALID')
+  })
+
+  it('parses one CSV value with declared columns', () => {
+    const parse = createFieldParser('csv', { csv: { columns: { id: 'int', name: 'string', score: 'float' } } })
+    assert.deepStrictEqual(parse('1,"a, b",2.5'), { id: 1, name: 'a, b', score: 2.5 })
+    assert.deepStrictEqual(parse('2,x,\r\n'), { id: 2, name: 'x', score: null })
+    assert.throws(() => parse('1,2'), (e: unknown) => isSluiceError(e) && e.code === 'SLC_RECORD_PARSE' && /2 fields, expected 3/.test(e.message))
+    assert.throws(() => parse('x,y,1'), /column "id": expected an integer/)
+    assert.throws(() => parse(''), /expected one CSV row, found none/)
+    assert.throws(() => parse('1,a,1\n2,b,2'), /expected one CSV row, found 2/)
+    assert.throws(() => parse('1,"a,1'), /unclosed quote/)
+    assert.deepStrictEqual(parse('3,z,1'), { id: 3, name: 'z', score: 1 })
+    assert.throws(() => createFieldParser('csv', {}), (e: unknown) => isSluiceError(e) && e.code === 'SLC_CONFIG_INVALID')
+  })
+})
