@@ -63,7 +63,8 @@ export const EXPRESSION_FUNCTIONS: readonly ExpressionFunction[] = [
 
 // Structural limits: config expressions are short; these stop a pathological one (or one built
 // from an environment variable) from costing much at parse time. CEL has no loops, so
-// evaluation is bounded by the expression and the record's size.
+// evaluation is bounded by the expression and the record's size (nested macros over lists are
+// polynomial; `matches()` runs a JavaScript RegExp, which a hostile pattern can make slow).
 const LIMITS = { maxAstNodes: 2_000, maxDepth: 64, maxListElements: 1_000, maxMapEntries: 200, maxCallArguments: 16 }
 
 const env = createEnvironment()
@@ -97,9 +98,9 @@ function createEnvironment(): Environment {
   e.registerOperator('int % double: double', (a: bigint, b: number) => Number(a) % b)
   e.registerOperator('double % double: double', (a: number, b: number) => a % b)
 
-  e.registerFunction('round(double): double', roundHalfAway, { description: EXPRESSION_FUNCTIONS[3]!.description })
+  e.registerFunction('round(double): double', roundHalfAway)
   e.registerFunction('round(int): int', (x: bigint) => x)
-  e.registerFunction('round(double, int): double', roundTo, { description: EXPRESSION_FUNCTIONS[4]!.description })
+  e.registerFunction('round(double, int): double', roundTo)
   e.registerFunction('floor(double): double', Math.floor)
   e.registerFunction('floor(int): int', (x: bigint) => x)
   e.registerFunction('ceil(double): double', Math.ceil)

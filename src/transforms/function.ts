@@ -114,7 +114,13 @@ class BatchFunction implements BatchTransform {
     } catch (e) {
       throw userError(this.#id, e)
     }
-    if (isPromise(result)) return result.then((r) => checkBatch(this.#id, r), (e: unknown) => Promise.reject(userError(this.#id, e)))
+    // Promise.resolve: the runtime tests `instanceof Promise`, and a user may return any thenable.
+    if (isPromise(result)) {
+      return Promise.resolve(result).then(
+        (r) => checkBatch(this.#id, r),
+        (e: unknown) => Promise.reject(userError(this.#id, e)),
+      )
+    }
     return checkBatch(this.#id, result)
   }
 }

@@ -53,8 +53,8 @@ describe('csv: RFC 4180 structure', () => {
   it('accepts CRLF line endings and strips the CR, also after a quoted field', () => {
     const r = decodeAll(csv(), 'a,b\r\n1,"x"\r\n2,y\r\n')
     assert.deepStrictEqual(r.records, [{ a: 1, b: 'x' }, { a: 2, b: 'y' }])
-    assert.deepStrictEqual(r.ends, [11, 16])
-    assert.deepStrictEqual(r.position, { offset: 16, line: 4, state: { header: ['a', 'b'] } })
+    assert.deepStrictEqual(r.ends, [12, 17])
+    assert.deepStrictEqual(r.position, { offset: 17, line: 4, state: { header: ['a', 'b'] } })
   })
 
   it('keeps a lone CR inside a field as data', () => {
@@ -272,11 +272,13 @@ describe('csv: bad input is dead-lettered, never thrown', () => {
   })
 
   it('resyncs a too-large quoted record at the first LF past the limit (documented)', () => {
-    // Record 2 is `"` + 30 x + LF + 30 y + `"` — the LF at byte 31 is past max 20, so decoding
-    // resumes inside the quoted field and the stray closing quote then opens an unclosed field.
-    const input = `a\n"${'x'.repeat(30)}\n${'y'.repeat(30)}"\n5\n`
+    // Record 2 is `"` + 30 x + LF + 10 y + `"`: the LF inside it is past max 20, so decoding
+    // resumes inside the quoted field, where the closing quote reads as data of an unquoted field.
+    const input = `a\n"${'x'.repeat(30)}\n${'y'.repeat(10)}"\n5\n`
     const r = decodeAll(csv({}, undefined, 20), input)
-    assert.deepStrictEqual(r.errors.map((e) => [e.code, e.line]), [['SLC_RECORD_TOO_LARGE', 2], ['SLC_RECORD_PARSE', 3]])
+    assert.deepStrictEqual(r.errors.map((e) => [e.code, e.line]), [['SLC_RECORD_TOO_LARGE', 2]])
+    assert.deepStrictEqual(r.records, [{ a: `${'y'.repeat(10)}"` }, { a: 5 }])
+    assert.deepStrictEqual(r.lines, [3, 4])
   })
 })
 
@@ -293,7 +295,7 @@ describe('csv: resume from a position', () => {
     const rest = decodeAll(csv({}, pos), input.subarray(pos.offset))
     assert.deepStrictEqual(rest.records, [{ id: 2, v: 'b\nc' }, { id: 3, v: 'd' }])
     assert.deepStrictEqual(rest.lines, [3, 5])
-    assert.deepStrictEqual(rest.ends, [20, 24])
+    assert.deepStrictEqual(rest.ends, [19, 23])
   })
 })
 
@@ -357,7 +359,8 @@ describe('csv: chunk boundaries', () => {
 
   it('handles a BOM split across chunks and a stream that is only a BOM prefix', () => {
     assertChunkInvariant(() => csv(), '\ufeffa\n1\n')
-    assert.deepStrictEqual(decodeAll(csv({ header: false, infer_types: false }), Buffer.from([0xef, 0xbb])).records, [{ column_1: '\ufffd' }])
+    const partial = decodeAll(csv({ header: false }), Buffer.from([0xef, 0xbb]))
+    assert.deepStrictEqual([partial.records, partial.errors.map((e) => e.code)], [[], ['SLC_RECORD_INVALID_UTF8']])
     assert.deepStrictEqual(decodeChunks(csv({ header: false }), Buffer.from('\ufeff'), [1, 2]).records, [])
   })
 })

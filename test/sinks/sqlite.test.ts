@@ -236,7 +236,7 @@ describe('sqlite sink', () => {
     const other = new Database(file)
     other.exec('BEGIN IMMEDIATE')
     try {
-      await assert.rejects(sink.write([{ n: 2 }], signal), (e: unknown) => e instanceof RetryableError && /SQLITE_BUSY/.test(e.message))
+      await assert.rejects(async () => sink.write([{ n: 2 }], signal), (e: unknown) => e instanceof RetryableError && /SQLITE_BUSY/.test(e.message))
     } finally {
       other.exec('ROLLBACK')
       other.close()
