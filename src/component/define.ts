@@ -90,10 +90,14 @@ export interface RouterTransform {
   route(record: Rec, into: number[]): void
 }
 
-/** A whole-batch step, possibly async (a user function doing I/O). Resolve with the new records. */
+/**
+ * A whole-batch step, possibly async (a user function doing I/O). Resolve with the new records.
+ * Call `reject(i, error)` for an input record that failed on its own: it is dead-lettered and the
+ * rest of the batch goes on. A throw (or rejection) dead-letters the whole batch.
+ */
 export interface BatchTransform {
   kind: 'batch'
-  process(records: Rec[]): Rec[] | Promise<Rec[]>
+  process(records: Rec[], reject: (index: number, error: unknown) => void): Rec[] | Promise<Rec[]>
   close?(): Promise<void> | void
 }
 

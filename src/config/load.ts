@@ -274,9 +274,16 @@ function validate(obj: unknown, ctx: ValidateContext): PipelineConfig {
       })
       return
     }
+    if (rel.length === 0) {
+      // A rule over the whole block (a refinement such as "at least one of …"): point at its name.
+      fail('SLC_CONFIG_INVALID', `invalid ${componentLabel(base) ?? 'config'}: ${issue.message}`, path, 'key')
+      return
+    }
     const found = truncate(locator.source(path) ?? JSON.stringify(value) ?? String(value))
     if (issue.code === 'custom') {
-      fail('SLC_CONFIG_INVALID', `invalid value for ${name(rel)}${where(base)}: ${issue.message}`, path, 'value', { found })
+      // Option schemas may name a more precise catalog code (expressions do: SLC_CONFIG_EXPRESSION).
+      const code = issue.params?.code === 'SLC_CONFIG_EXPRESSION' ? 'SLC_CONFIG_EXPRESSION' : 'SLC_CONFIG_INVALID'
+      fail(code, `invalid value for ${name(rel)}${where(base)}: ${issue.message}`, path, 'value', { found })
       return
     }
     const suggestion =
@@ -361,7 +368,6 @@ function validate(obj: unknown, ctx: ValidateContext): PipelineConfig {
         'value',
         {
           expected: sinkNames.length ? `one of the sinks: ${sinkNames.join(', ')}` : 'a sink (there are none)',
-          found: target,
           suggestion: other ? undefined : suggest(target, sinkNames.filter((n) => n !== self)),
         },
       )
@@ -395,7 +401,6 @@ function validate(obj: unknown, ctx: ValidateContext): PipelineConfig {
       if (!decl) {
         fail('SLC_CONFIG_UNKNOWN_TYPE', `unknown ${kind} type "${type}" in ${label}`, [...path, 'type'], 'value', {
           expected: typesText,
-          found: type,
           suggestion: suggest(type, types),
         })
       }

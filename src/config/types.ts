@@ -69,9 +69,7 @@ export const SECTIONS = [
   { key: 'sinks', kind: 'sink', description: 'Where records go, by name; each reads from its `inputs`.' },
 ] as const satisfies readonly { key: string; kind: ComponentKind; description: string }[]
 
-export type SectionKey = (typeof SECTIONS)[number]['key']
-
-export const DEFAULT_CHANNEL = { max_records: 20_000, max_bytes: '32MiB' } as const
+const DEFAULT_CHANNEL = { max_records: 20_000, max_bytes: '32MiB' } as const
 
 /** Top-level keys other than the three component sections. */
 export const settingsSchema = z.strictObject({
@@ -81,7 +79,7 @@ export const settingsSchema = z.strictObject({
     .default('.sluice')
     .meta({ description: 'Folder for checkpoints, disk buffers and the default dead-letter file; relative to the config file.', format: 'path' }),
   shutdown_timeout: duration('How long a shutdown waits for in-flight batches to drain before giving up.', '30s'),
-  checkpoint_interval: duration('How often acknowledged source positions are written to `data_dir`.', '200ms'),
+  checkpoint_interval: duration('How often acknowledged source positions are written to `data_dir`; `0ms` writes as soon as a position advances (one small SQLite transaction per acknowledged chunk).', '0ms'),
   channel: z
     .strictObject({
       max_records: z.number().int().positive().default(DEFAULT_CHANNEL.max_records).meta({ description: 'Most records waiting in the channel.' }),

@@ -81,11 +81,11 @@ export class CheckpointStore {
   private readonly db: Database.Database
   private readonly loaded = new Map<string, Map<string, unknown>>()
   private readonly dirty = new Map<string, { source: string; key: string; position: unknown }>()
-  private timer: NodeJS.Timeout | undefined
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   private closed = false
   private readonly upsert: Database.Statement
 
-  constructor(dataDir: string, private readonly flushIntervalMs = 200) {
+  constructor(dataDir: string, private readonly flushIntervalMs = 0) {
     try {
       mkdirSync(dataDir, { recursive: true })
       this.db = new Database(join(dataDir, 'checkpoints.db'))
@@ -130,14 +130,17 @@ export class CheckpointStore {
     if (this.closed) return
     this.dirty.set(`${source}\u0000${key}`, { source, key, position })
     if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), this.flushIntervalMs)
-      this.timer.unref()
+      // Interval 0: coalesce every advance of this turn of the event loop into one transaction.
+      this.timer = this.flushIntervalMs > 0 ? setTimeout(() => this.flush(), this.flushIntervalMs).unref() : setImmediate(() => this.flush())
     }
   }
 
   /** Write every advanced position in one transaction. */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer)
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout)
+      clearImmediate(this.timer as NodeJS.Immediate)
+    }
     this.timer = undefined
     if (this.dirty.size === 0 || this.closed) return
     const rows = [...this.dirty.values()]

@@ -61,36 +61,29 @@ class RecordFunction implements BatchTransform {
     this.#fn = fn
   }
 
-  process(records: Rec[]): Rec[] | Promise<Rec[]> {
+  process(records: Rec[], reject: (index: number, error: unknown) => void): Rec[] | Promise<Rec[]> {
     const out: Rec[] = []
     for (let i = 0; i < records.length; i++) {
       let result: unknown
       try {
         result = this.#fn(records[i])
+        if (isPromise(result)) return this.#continueAsync(records, i, result, out, reject)
+        collect(this.#id, result, out)
       } catch (e) {
-        throw userError(this.#id, e)
+        // One failing record is dead-lettered on its own; the rest of the batch goes on.
+        reject(i, userError(this.#id, e))
       }
-      if (isPromise(result)) return this.#continueAsync(records, i, result, out)
-      collect(this.#id, result, out)
     }
     return out
   }
 
-  async #continueAsync(records: Rec[], from: number, pending: Promise<unknown>, out: Rec[]): Promise<Rec[]> {
-    let result: unknown
-    try {
-      result = await pending
-    } catch (e) {
-      throw userError(this.#id, e)
-    }
-    collect(this.#id, result, out)
-    for (let i = from + 1; i < records.length; i++) {
+  async #continueAsync(records: Rec[], from: number, pending: Promise<unknown>, out: Rec[], reject: (index: number, error: unknown) => void): Promise<Rec[]> {
+    for (let i = from; i < records.length; i++) {
       try {
-        result = await this.#fn(records[i])
+        collect(this.#id, await (i === from ? pending : this.#fn(records[i])), out)
       } catch (e) {
-        throw userError(this.#id, e)
+        reject(i, userError(this.#id, e))
       }
-      collect(this.#id, result, out)
     }
     return out
   }
@@ -220,8 +213,7 @@ export const functionTransform = defineTransform({
     'lookup for many records, or run requests concurrently.\n\n' +
     '**Errors.** A throw (or a rejected promise) becomes code `SLC_RECORD_TRANSFORM` with the thrown message. In batch ' +
     'mode it fails the whole batch, so every record of that batch goes to the dead-letter output: validate per record ' +
-    'inside the function when that matters. In record mode it currently fails the batch too, with the message of the ' +
-    'record that threw. Returning something that is not a record (a number, a string) is an error as well.\n\n' +
+    'inside the function when that matters. In record mode only the record that threw is dead-lettered; the rest of the batch goes on. Returning something that is not a record (a number, a string) is an error as well.\n\n' +
     'A missing module, a missing export or an export that is not a function stops the pipeline at start with ' +
     '`SLC_FUNCTION_LOAD`. The function runs on the main thread: keep per-record work synchronous and short.',
   options,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createDecoder, createFieldParser, csvOptionsSchema, type CsvOptions, type CsvOptionsConfig } from '../../src/codecs/index.js'
-import type { DecoderPosition } from '../../src/codecs/types.js'
+import { newDecodeOutput, type DecoderPosition } from '../../src/codecs/types.js'
 import { isSluiceError } from '../../src/core/errors.js'
 import { assertChunkInvariant, decodeAll, decodeChunks } from './decode-harness.js'
 
@@ -30,7 +30,7 @@ describe('csv: RFC 4180 structure', () => {
 
   it('keeps an incomplete last row until more input or the end', () => {
     const d = csv()
-    const out = { records: [], lines: [], ends: [], errors: [] }
+    const out = newDecodeOutput()
     const buf = Buffer.from('a,b\n1,x\n2,y')
     assert.equal(d.decode(buf, 0, buf.length, false, out), 8)
     assert.deepStrictEqual(out.records, [{ a: 1, b: 'x' }])
@@ -261,7 +261,7 @@ describe('csv: bad input is dead-lettered, never thrown', () => {
 
   it('bounds memory on a huge line: consumes chunks in skip mode', () => {
     const d = csv({}, undefined, 1000)
-    const out = { records: [], lines: [], ends: [], errors: [] }
+    const out = newDecodeOutput()
     const head = Buffer.from(`a\n${'y'.repeat(5000)}`)
     assert.equal(d.decode(head, 0, head.length, false, out), head.length)
     const more = Buffer.from(`${'y'.repeat(5000)}\n7\n`)
@@ -286,7 +286,7 @@ describe('csv: resume from a position', () => {
   it('continues with the checkpointed header, offset and line', () => {
     const input = Buffer.from('id,v\n1,a\n"2","b\nc"\n3,d\n')
     const first = csv()
-    const out = { records: [], lines: [], ends: [], errors: [] }
+    const out = newDecodeOutput()
     const cut = 12 // inside row 2
     const ret = first.decode(input, 0, cut, false, out)
     assert.equal(ret, 9)
@@ -355,6 +355,18 @@ describe('csv: chunk boundaries', () => {
       ['SLC_RECORD_INVALID_UTF8', 4],
       ['SLC_RECORD_PARSE', 8],
     ])
+  })
+
+  it('is chunk-invariant and never throws on random bytes (seeded fuzz)', () => {
+    const alphabet = ['a', '1', '1', ',', ',', '"', '"', '\n', '\n', '\r\n', '\r', ' ', 'é', '\ufeff', '\xff'].map((t) => Buffer.from(t, t === '\xff' ? 'latin1' : 'utf8'))
+    let seed = 7
+    const rand = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n
+    for (let round = 0; round < 60; round++) {
+      const input = Buffer.concat(Array.from({ length: rand(40) }, () => alphabet[rand(alphabet.length)]!))
+      const header = round % 2 === 0
+      const max = round % 3 === 0 ? 6 : 1000
+      assertChunkInvariant(() => csv({ header }, undefined, max), input)
+    }
   })
 
   it('handles a BOM split across chunks and a stream that is only a BOM prefix', () => {

@@ -72,7 +72,7 @@ export function assertChunkInvariant(make: () => RecordDecoder, input: Buffer | 
   const ones = Array.from({ length: bytes.length }, (_, i) => i)
   assert.deepStrictEqual(decodeChunks(make(), bytes, ones), whole, '1-byte chunks')
   let seed = 42
-  const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+  const rand = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296
   for (let round = 0; round < 20; round++) {
     const cuts = Array.from({ length: 1 + Math.floor(rand() * 6) }, () => Math.floor(rand() * (bytes.length + 1))).sort((a, b) => a - b)
     assert.deepStrictEqual(decodeChunks(make(), bytes, cuts), whole, `cuts ${cuts.join(',')}`)

@@ -99,6 +99,20 @@ describe('jsonl decoder', () => {
   })
 })
 
+describe('line framing fuzz', () => {
+  it('is chunk-invariant and never throws on random bytes (seeded)', () => {
+    const alphabet = ['{', '}', '{}', '1', '"', ':', '\n', '\n', '\r\n', '\r', ' ', 'é', '\ufeff', '\xff'].map((t) => Buffer.from(t, t === '\xff' ? 'latin1' : 'utf8'))
+    let seed = 11
+    const rand = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n
+    for (let round = 0; round < 60; round++) {
+      const input = Buffer.concat(Array.from({ length: rand(40) }, () => alphabet[rand(alphabet.length)]!))
+      const max = round % 3 === 0 ? 5 : 1000
+      assertChunkInvariant(() => jsonl(undefined, max), input)
+      assertChunkInvariant(() => createDecoder('lines', { maxRecordBytes: max }), input)
+    }
+  })
+})
+
 describe('json field parser', () => {
   it('parses an object and rejects anything else with SLC_RECORD_PARSE', () => {
     const parse = createFieldParser('json')

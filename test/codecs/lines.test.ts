@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createDecoder, createFieldParser } from '../../src/codecs/index.js'
-import type { DecoderPosition } from '../../src/codecs/types.js'
+import { newDecodeOutput, type DecoderPosition } from '../../src/codecs/types.js'
 import { assertChunkInvariant, decodeAll } from './decode-harness.js'
 
 const lines = (position?: DecoderPosition, maxRecordBytes = 1024 * 1024) => createDecoder('lines', { maxRecordBytes }, position)
@@ -26,7 +26,7 @@ describe('lines decoder', () => {
 
   it('holds a last line without newline until the input ends', () => {
     const d = lines()
-    const out = { records: [], lines: [], ends: [], errors: [] }
+    const out = newDecodeOutput()
     const buf = Buffer.from('a\npartial')
     assert.equal(d.decode(buf, 0, buf.length, false, out), 2)
     assert.deepStrictEqual(out.records, [{ message: 'a' }])
@@ -65,7 +65,7 @@ describe('lines decoder', () => {
 
   it('handles a huge line in skip mode without holding it', () => {
     const d = lines(undefined, 100)
-    const out = { records: [], lines: [], ends: [], errors: [] }
+    const out = newDecodeOutput()
     const chunk = Buffer.alloc(1000, 0x61)
     assert.equal(d.decode(chunk, 0, chunk.length, false, out), 1000)
     assert.equal(d.decode(chunk, 0, chunk.length, false, out), 1000)

@@ -7,6 +7,8 @@ import { join, relative } from 'node:path'
 import { describe, it } from 'node:test'
 import { loadConfigFile, loadConfigText, validateConfigObject } from '../../src/config/load.js'
 import type { PipelineConfig } from '../../src/config/types.js'
+import { defineTransform } from '../../src/component/define.js'
+import { z } from '../../src/component/options.js'
 import { ConfigError, ConfigErrors } from '../../src/core/errors.js'
 import { fileSink, filterTransform, fileSource, postgresSink, testRegistry } from './fixtures.js'
 
@@ -68,7 +70,7 @@ describe('loadConfigText', () => {
     assert.equal(cfg.baseDir, '/srv/pipelines')
     assert.equal(cfg.dataDir, '/srv/pipelines/state')
     assert.equal(cfg.shutdownTimeoutMs, 5000)
-    assert.equal(cfg.checkpointIntervalMs, 200)
+    assert.equal(cfg.checkpointIntervalMs, 0)
     assert.deepEqual(cfg.channel, { maxRecords: 100, maxBytes: 32 * 1024 * 1024 })
     assert.equal(cfg.deadLetter, 'rejects')
     assert.deepEqual(
@@ -203,6 +205,20 @@ sinks:
         ['missing required option "type" in source "m"', 4, 3],
       ],
     )
+  })
+
+  it('reports a rule over a whole options block at the component name', () => {
+    const pick = defineTransform({
+      type: 'pick',
+      status: 'alpha',
+      summary: 'Needs one of two options.',
+      options: z.strictObject({ keep: z.array(z.string()).optional(), drop: z.array(z.string()).optional() }).refine((o) => o.keep || o.drop, 'pick needs `keep` or `drop`'),
+      build: () => ({ kind: 'record', process: (r) => r }),
+    })
+    const text = 'sources:\n  a: { type: generator }\ntransforms:\n  p: { type: pick, inputs: [a] }\nsinks:\n  out: { type: stdout, inputs: [p] }\n'
+    const [e] = errorsOf(() => loadConfigText(text, { registry: registry.with(pick) }))
+    assert.equal(e!.message, 'invalid transform "p": pick needs `keep` or `drop`')
+    assert.deepEqual([e!.location.line, e!.location.column, e!.location.component, e!.location.path], [4, 3, 'p', undefined])
   })
 
   it('interpolates the environment, typing a whole ${VAR} by what the option takes', () => {

@@ -137,6 +137,15 @@ describe('sqlite sink', () => {
     assert.deepEqual(readAll(file), [{ id: 1, a: 'ONE', b: 'uno' }])
   })
 
+  it('a first batch whose records all lack the upsert key creates no table', async () => {
+    const { sink, file } = await openSink({ upsert_key: ['id'] })
+    const err = await rejectsPartial(sink.write([{ name: 'no key' }], signal))
+    assert.equal(err.failed.size, 1)
+    await sink.write([{ id: 1, name: 'keyed' }], signal)
+    await sink.close()
+    assert.deepEqual(columnTypes(file), { id: 'INTEGER', name: 'TEXT' })
+  })
+
   it('new_columns: add widens the table with a typed column', async () => {
     const { sink, file } = await openSink({})
     await sink.write([{ id: 1 }], signal)

@@ -12,10 +12,15 @@ import { functionTransform } from '../../src/transforms/function.js'
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures')
 const ctx = (id = 'custom'): BuildContext => ({ id, baseDir: fixtures, dataDir: '/tmp/sluice-test', log: silentLogger() })
 
-async function build(options: Record<string, unknown>): Promise<BatchTransform> {
+/** The transform, with `process(records)` rethrowing what the function rejects (one record or all). */
+async function build(options: Record<string, unknown>): Promise<{ process(records: Rec[]): Rec[] | Promise<Rec[]>; inner: BatchTransform }> {
   const t = await functionTransform.build(functionTransform.options.parse(options), ctx())
   assert.equal(t.kind, 'batch')
-  return t as BatchTransform
+  const inner = t as BatchTransform
+  const rethrow = (_i: number, e: unknown) => {
+    throw e
+  }
+  return { inner, process: (records) => inner.process(records, rethrow) }
 }
 
 async function rejection(p: () => unknown): Promise<Error> {
@@ -119,6 +124,20 @@ describe('function: record mode', () => {
     assert.match(e.message, /the return value is a string; expected a record object/)
     const t2 = await build({ fn: () => [1] })
     assert.match((await rejection(() => t2.process([{}]))).message, /an element of the returned array is a number/)
+  })
+})
+
+describe('function: record mode, per-record failures', () => {
+  it('rejects only the records that threw; the others are emitted in order', async () => {
+    const t = await build({ fn: async (r: Rec) => (r.bad ? Promise.reject(new Error(`bad ${r.id}`)) : (r.sync_bad ? null : r)) })
+    const rejected: [number, string][] = []
+    const out = await t.inner.process([{ id: 1 }, { id: 2, bad: true }, { id: 3 }, { id: 4, bad: true }], (i, e) => rejected.push([i, (e as Error).message]))
+    assert.deepEqual(out, [{ id: 1 }, { id: 3 }])
+    assert.deepEqual(rejected, [[1, 'function "custom" threw: bad 2'], [3, 'function "custom" threw: bad 4']])
+    const sync = await build({ fn: (r: Rec) => { if (r.bad) throw new Error('sync'); return r } })
+    const got: number[] = []
+    assert.deepEqual(sync.inner.process([{ bad: true }, { a: 1 }], (i) => got.push(i)), [{ a: 1 }])
+    assert.deepEqual(got, [0])
   })
 })
 

@@ -1,5 +1,7 @@
 // Micro-benchmark of the record decoders: rows/s for CSV (inferred and declared types, ASCII and
-// non-ASCII) and JSON lines on ~200k in-memory rows fed in 64 KiB chunks. Run: npx tsx bench/micro/codecs/csv.bench.ts
+// non-ASCII) and JSON lines on ~200k in-memory rows fed in 64 KiB chunks, plus the candidates
+// behind the CSV decoder's design choices side by side (field decoding, record construction).
+// Run: npx tsx bench/micro/codecs/csv.bench.ts
 import { createDecoder, newDecodeOutput, type DecoderOptions } from '../../../src/codecs/index.js'
 
 const ROWS = Number(process.env.ROWS ?? 200_000)
@@ -72,3 +74,64 @@ bench('csv infer_types: false', () => run('csv', ascii, { ...base, csv: { infer_
 bench('csv declared types (ts parsed)', () =>
   run('csv', ascii, { ...base, csv: { columns: { id: 'int', user: 'string', amount: 'float', paid: 'bool', ts: 'timestamp', country: 'string', comment: 'string' } } }), ascii.length)
 bench('jsonl', () => run('jsonl', jsonl, base), jsonl.length)
+
+// ─── Candidates behind the design choices ─────────────────────────────────────────────────
+
+/** Field spans [s0, e0, s1, e1, …] and row boundaries of the ASCII input, found once. */
+function spansOf(input: Buffer): { spans: number[]; rowStarts: number[] } {
+  const spans: number[] = []
+  const rowStarts: number[] = [0]
+  let s = 0
+  for (let p = 0; p < input.length; p++) {
+    const c = input[p]
+    if (c === 44 || c === 10) {
+      spans.push(s, p)
+      s = p + 1
+      if (c === 10) rowStarts.push(spans.length)
+    }
+  }
+  return { spans, rowStarts }
+}
+
+type Slicer = Buffer & { utf8Slice(s: number, e: number): string; latin1Slice(s: number, e: number): string }
+const { spans, rowStarts } = spansOf(ascii)
+const sb = ascii as Slicer
+const perField = (decode: (s: number, e: number) => string) => () => {
+  let n = 0
+  for (let i = 0; i < spans.length; i += 2) n += decode(spans[i]!, spans[i + 1]!).length
+  return ROWS + 0 * n
+}
+console.log('\nfield decoding (all fields of the ASCII input):')
+bench('  buf.toString("utf8", s, e)', perField((s, e) => ascii.toString('utf8', s, e)), ascii.length)
+bench('  buf.utf8Slice(s, e)', perField((s, e) => sb.utf8Slice(s, e)), ascii.length)
+bench('  buf.latin1Slice(s, e)', perField((s, e) => sb.latin1Slice(s, e)), ascii.length)
+bench('  latin1Slice(row) + slice per field', () => {
+  let n = 0
+  for (let r = 0; r + 1 < rowStarts.length; r++) {
+    const a = rowStarts[r]!
+    const b = rowStarts[r + 1]!
+    const rs = spans[a]!
+    const str = sb.latin1Slice(rs, spans[b - 1]!)
+    for (let k = a; k < b; k += 2) n += str.slice(spans[k]! - rs, spans[k + 1]! - rs).length
+  }
+  return ROWS + 0 * n
+}, ascii.length)
+
+const names = ['id', 'user', 'amount', 'paid', 'ts', 'country', 'comment']
+const vals: unknown[] = [1, 'u', 2.5, true, 'ts', 'FR', 'text']
+const literal = new Function('v', `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ')}}`) as (v: unknown[]) => object
+console.log('\nrecord construction (7 columns):')
+bench('  rec[name] = v stores', () => {
+  const out: object[] = []
+  for (let i = 0; i < ROWS; i++) {
+    const r: Record<string, unknown> = {}
+    for (let k = 0; k < names.length; k++) r[names[k]!] = vals[k]
+    out.push(r)
+  }
+  return out.length
+}, ascii.length)
+bench('  compiled object literal', () => {
+  const out: object[] = []
+  for (let i = 0; i < ROWS; i++) out.push(literal(vals))
+  return out.length
+}, ascii.length)

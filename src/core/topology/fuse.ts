@@ -200,33 +200,41 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
     const node = graph.nodes.get(id)!
     const next = fanOut(node.consumers[0]!)
     const s = cc.stats.get(id)
+    type Dead = { i: number; record: Rec; error: unknown; step: string }
     const onError = (batch: Batch, error: unknown) => {
       const items = batch.records.map((record, i) => ({ i, record, error, step: id }))
+      const waits = dlqBatch(id, batch, items)
       batch.records = []
-      return finish(next, batch, dlqBatch(id, batch, items))
+      return finish(next, batch, waits)
     }
-    const onResult = (batch: Batch, out: Rec[]) => {
+    const onResult = (batch: Batch, input: Rec[], out: Rec[], dead: Dead[] | undefined) => {
       s.sent += out.length
+      const waits = dead ? dlqBatch(id, { ...batch, records: input }, dead) : undefined
       // Origins stay valid only if the function kept records one-to-one.
-      const same = out.length === batch.records.length
+      const same = out.length === input.length && !dead
       const b: Batch = same ? { ...batch, records: out } : { records: out, bytes: batch.bytes, ack: batch.ack, origin: batch.origin ? { source: batch.origin.source, file: batch.origin.file } : undefined }
-      return finish(next, b, undefined)
+      return finish(next, b, waits)
     }
     return (batch) => {
       s.received += batch.records.length
+      const input = batch.records.slice()
+      let dead: Dead[] | undefined
+      const reject = (i: number, error: unknown) => {
+        ;(dead ??= []).push({ i, record: input[i]!, error, step: id })
+      }
       let result: Rec[] | Promise<Rec[]>
       try {
-        result = t.process(batch.records)
+        result = t.process(batch.records, reject)
       } catch (error) {
         return onError(batch, error)
       }
       if (result instanceof Promise) {
         return result.then(
-          (out) => onResult(batch, out),
+          (out) => onResult(batch, input, out, dead),
           (error) => onError(batch, error),
         )
       }
-      return onResult(batch, result)
+      return onResult(batch, input, result, dead)
     }
   }
 

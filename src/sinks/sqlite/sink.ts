@@ -109,17 +109,17 @@ export class SqliteSink implements Sink {
         if (!failed.has(i)) failed.set(i, new RecordError('SLC_RECORD_REJECTED', `A record without fields cannot define the columns of table "${this.table}".`))
       }
     }
+    // Nothing left to write: no schema change either (a table must not be shaped by rejected records).
+    if (failed.size === records.length) throw new PartialBatchError(failed)
     try {
-      if (!this.tableExists) {
-        if (present.size > 0) this.createTable(records, present)
-      } else if (this.opts.new_columns === 'add') this.addColumns(records, present)
+      if (!this.tableExists) this.createTable(records, present)
+      else if (this.opts.new_columns === 'add') this.addColumns(records, present)
     } catch (e) {
       throw isSluiceError(e) ? e : toDeliveryError(e, `Cannot change the schema of table "${this.table}"`)
     }
 
     let skip: Uint8Array | undefined
     if (failed.size > 0) {
-      if (failed.size === records.length) throw new PartialBatchError(failed)
       skip = new Uint8Array(records.length)
       for (const i of failed.keys()) skip[i] = 1
     }
@@ -237,43 +237,33 @@ export class SqliteSink implements Sink {
   // ─── Rows ───────────────────────────────────────────────────────────────────────────────
 
   /**
-   * One pass over the batch: the union of its field names, and records rejected before any SQL
-   * runs (a missing upsert key; a new field when new_columns is `reject`).
+   * One pass over the batch: records rejected before any SQL runs (a missing upsert key; a new
+   * field when new_columns is `reject`), and the union of the field names of the others.
    */
   private scan(records: readonly Rec[], failed: Map<number, Error>): Set<string> {
     const present = new Set<string>()
+    const key = this.opts.upsert_key
+    const known = this.known
+    const rejectNew = this.tableExists && this.opts.new_columns === 'reject'
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!
-      for (const k in r) present.add(k)
-    }
-    const key = this.opts.upsert_key
-    if (key) {
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i]!
-        for (const k of key) {
-          if (r[k] === undefined || r[k] === null) {
-            failed.set(i, new RecordError('SLC_RECORD_REJECTED', `Upsert key field "${k}" is missing or null.`))
-            break
-          }
+      if (key !== undefined) {
+        const missing = key.find((k) => r[k] === undefined || r[k] === null)
+        if (missing !== undefined) {
+          failed.set(i, new RecordError('SLC_RECORD_REJECTED', `Upsert key field "${missing}" is missing or null.`))
+          continue
         }
       }
-    }
-    if (this.tableExists && this.opts.new_columns === 'reject') {
-      let unknown = false
-      for (const f of present) if (!this.known.has(f)) unknown = true
-      if (unknown) {
-        // Rare path: find which records carry the unknown fields and narrow `present` to the rest.
-        present.clear()
-        for (let i = 0; i < records.length; i++) {
-          const r = records[i]!
-          let bad: string | undefined
-          for (const k in r) if (!this.known.has(k)) { bad = k; break }
-          if (bad !== undefined) {
-            if (!failed.has(i)) failed.set(i, new RecordError('SLC_RECORD_REJECTED', `Field "${bad}" is not a column of table "${this.table}" (new_columns: reject).`))
-          } else if (!failed.has(i)) {
-            for (const k in r) present.add(k)
+      if (rejectNew) {
+        for (const k in r) {
+          if (!known.has(k)) {
+            failed.set(i, new RecordError('SLC_RECORD_REJECTED', `Field "${k}" is not a column of table "${this.table}" (new_columns: reject).`))
+            break
           }
+          present.add(k)
         }
+      } else {
+        for (const k in r) present.add(k)
       }
     }
     return present
