@@ -108,7 +108,10 @@ export type Transform = RecordTransform | RouterTransform | BatchTransform
 /**
  * A running sink. `write` resolves only once the records are durable. Throw RetryableError for a
  * transient failure, PermanentError when retrying cannot help, PartialBatchError for per-record
- * outcomes. The runtime calls `write` at most once at a time per sink, never after `close`.
+ * outcomes; any other error is treated as transient and retried up to `retry.max_attempts`.
+ * A retry passes the very same `records` array again (a sink may use its identity to resume a
+ * half-written batch). The runtime calls `write` at most once at a time per sink, never after
+ * `close`; `signal` aborts when the shutdown deadline passes.
  */
 export interface Sink {
   open?(): Promise<void> | void

@@ -154,7 +154,9 @@ export class SinkRunner {
           }
           continue
         }
-        const code: ErrorCode = isSluiceError(e) ? e.code : 'SLC_DELIVERY_PERMANENT'
+        // A connector may wrap a precise cause (SLC_SINK_IO) in its PermanentError: report the cause.
+        const cause = (e as Error).cause
+        const code: ErrorCode = isSluiceError(cause) ? cause.code : isSluiceError(e) ? e.code : 'SLC_DELIVERY_PERMANENT'
         const reason = retryable ? `gave up after ${attempt + 1} attempts: ${errorMessage(e)}` : errorMessage(e)
         log.error({ component: id, records: records.length, err: reason }, 'Write failed permanently; records go to the dead-letter output.')
         const all = new Map<number, Error>()

@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { after, before, describe, it } from 'node:test'
+import { parse as parseYaml } from 'yaml'
 import type { BuildContext, Sink } from '../../src/component/define.js'
 import type { Rec } from '../../src/core/batch.js'
 import { PartialBatchError, PermanentError, RetryableError, isSluiceError } from '../../src/core/errors.js'
@@ -232,5 +233,15 @@ describe('file sink', () => {
     const e = classifyFsError(errnoError('EACCES'), 'open', '/data/out.jsonl')
     assert.equal(e.message, 'Cannot open /data/out.jsonl: permission denied (EACCES).')
     assert.ok(e instanceof PermanentError && classifyFsError(Object.assign(new Error('x'), { code: 'ERR_STREAM_DESTROYED' }), 'write to', 'x') instanceof PermanentError)
+  })
+
+  it('every example block validates against the options', () => {
+    for (const ex of file.examples ?? []) {
+      const { type, inputs, ...opts } = parseYaml(ex.yaml) as Record<string, unknown>
+      assert.equal(type, 'file')
+      assert.ok(Array.isArray(inputs), ex.title)
+      const result = file.options.safeParse(opts)
+      assert.ok(result.success, `${ex.title}: ${result.error?.message}`)
+    }
   })
 })

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { parse as parseYaml } from 'yaml'
 import Database from 'better-sqlite3'
 import type { BuildContext, Sink } from '../../src/component/define.js'
 import type { Rec } from '../../src/core/batch.js'
@@ -278,5 +279,15 @@ describe('sqlite sink', () => {
     assert.equal(classifySqliteError(err('SQLITE_READONLY')), 'permanent')
     assert.equal(classifySqliteError(err('SQLITE_CORRUPT')), 'permanent')
     assert.equal(classifySqliteError(new TypeError('cannot bind')), 'record')
+  })
+
+  it('every example block validates against the options', () => {
+    for (const ex of sqlite.examples ?? []) {
+      const { type, inputs, ...opts } = parseYaml(ex.yaml) as Record<string, unknown>
+      assert.equal(type, 'sqlite')
+      assert.ok(Array.isArray(inputs), ex.title)
+      const result = sqlite.options.safeParse(opts)
+      assert.ok(result.success, `${ex.title}: ${result.error?.message}`)
+    }
   })
 })

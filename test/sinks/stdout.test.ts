@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { PassThrough, Writable } from 'node:stream'
 import { describe, it } from 'node:test'
+import { parse as parseYaml } from 'yaml'
 import type { BuildContext } from '../../src/component/define.js'
 import { PermanentError, RetryableError } from '../../src/core/errors.js'
 import { silentLogger } from '../../src/observe/log.js'
@@ -114,5 +115,15 @@ describe('stdout sink', () => {
     await assert.rejects(sink.write([{ a: 1 }], signal), (e: unknown) => e instanceof PermanentError && /reading end was closed \(EPIPE\)/.test(e.message))
     await assert.rejects(sink.write([{ a: 2 }], signal), PermanentError)
     await sink.close()
+  })
+
+  it('every example block validates against the options', () => {
+    for (const ex of stdout.examples ?? []) {
+      const { type, inputs, ...opts } = parseYaml(ex.yaml) as Record<string, unknown>
+      assert.equal(type, 'stdout')
+      assert.ok(Array.isArray(inputs), ex.title)
+      const result = stdout.options.safeParse(opts)
+      assert.ok(result.success, `${ex.title}: ${result.error?.message}`)
+    }
   })
 })
