@@ -46,36 +46,61 @@ export type SourceRecord<C> = C extends { type: 'file' | 'stdin'; format: 'lines
 
 type CastValue<T> = T extends 'int' | 'float' ? number : T extends 'bool' ? boolean : T extends 'string' | 'timestamp' ? string : unknown
 
-/** The record type a `map` produces from its input type. */
-type MapOutput<In, C> = Prettify<
-  Omit<
-    In,
-    | (C extends { remove: readonly (infer R extends string)[] } ? R : never)
-    | (C extends { rename: infer Rn extends Record<string, string> } ? keyof Rn : never)
-  > &
-    (C extends { rename: infer Rn extends Record<string, string> }
-      ? { [K in keyof Rn as Rn[K]]: K extends keyof In ? In[K] : unknown }
-      : unknown) &
-    (C extends { set: infer S } ? { [K in keyof S]: unknown } : unknown) &
-    (C extends { cast: infer Ca } ? { [K in keyof Ca]: CastValue<Ca[K]> } : unknown)
->
+// `map` runs its steps in a fixed order (src/transforms/map.ts), and so do these types:
+// set → rename → cast → remove → keep. Each step is the identity when its option is absent.
+
+/** Step 1: `set` fields hold the values of CEL expressions, whose types are not known statically. */
+type MapSet<T, C> = C extends { set: infer S extends object } ? Omit<T, keyof S> & { -readonly [K in keyof S]: unknown } : T
+/** Step 2: `rename: { old: new }` moves a field the record has, replacing any field named `new`. */
+type MapRename<T, C> = C extends { rename: infer Rn extends Record<string, string> }
+  ? Omit<T, (keyof Rn & keyof T) | Rn[keyof Rn & keyof T]> & { -readonly [K in keyof Rn & keyof T as Rn[K]]: T[K] }
+  : T
+/** Step 3: `cast` replaces the type of a field the record has; missing fields and nulls stay as they are. */
+type MapCast<T, C> = C extends { cast: infer Ca extends Record<string, string> }
+  ? Omit<T, keyof Ca & keyof T> & { -readonly [K in keyof Ca & keyof T]: CastValue<Ca[K]> | Extract<T[K], null | undefined> }
+  : T
+/** Step 4: `remove` deletes fields. */
+type MapRemove<T, C> = C extends { remove: readonly (infer R extends string)[] } ? Omit<T, R> : T
+/** Step 5: `keep` projects onto the listed fields (those the record lacks stay absent). */
+type MapKeep<T, C> = C extends { keep: readonly (infer K extends string)[] } ? Pick<T, Extract<K, keyof T>> : T
+
+/** The record type a `map` produces from its input type (each member of a union on its own). */
+type MapOutput<In, C> = In extends unknown ? Prettify<MapKeep<MapRemove<MapCast<MapRename<MapSet<In, C>, C>, C>, C>, C>> : never
+
+/**
+ * The record type a `parse` produces: the parsed object under `target`, or merged into the record
+ * (fields unknown), where the source `field` is removed unless `remove_source: false`.
+ */
+type ParseOutput<In, C> = In extends unknown
+  ? C extends { target: infer T extends string }
+    ? Prettify<Omit<In, T> & { [K in T]: Record<string, unknown> }>
+    : C extends { remove_source: false }
+      ? Prettify<In & Record<string, unknown>>
+      : Prettify<Omit<In, C extends { field: infer F extends string } ? F : 'message'> & Record<string, unknown>>
+  : never
+
+/**
+ * What a `function`'s `fn` may return. Record mode: a record, an array of records (several
+ * outputs), null/undefined/nothing (drop it), or a promise of one of those. Batch mode: the array
+ * of output records, or a promise of it.
+ */
+type RecordFnResult = object | readonly object[] | null | undefined | void
+type FunctionResult = RecordFnResult | Promise<RecordFnResult>
+type BatchFunctionResult = readonly object[] | Promise<readonly object[]>
+
+/** The stream type of a `function` whose `fn` returns `R`: promises awaited, arrays flattened, drops left out. */
+type FunctionOutput<R> = R extends Promise<infer P> ? FunctionOutput<P> : R extends readonly (infer E)[] ? E : Exclude<R, null | undefined | void>
 
 /** What a transform config produces, given the union of its inputs' record types. */
 export type TransformRecord<In, C> = C extends { type: 'filter' }
   ? In
-  : C extends { type: 'map'; keep: readonly (infer K extends string)[] }
-    ? Prettify<Pick<MapOutput<In, C>, Extract<K, keyof MapOutput<In, C>>>>
-    : C extends { type: 'map' }
-      ? MapOutput<In, C>
-      : C extends { type: 'parse'; target: infer T extends string }
-        ? Prettify<In & { [K in T]: Record<string, unknown> }>
-        : C extends { type: 'parse' }
-          ? Prettify<Omit<In, C extends { field: infer F extends string } ? F : 'message'> & Record<string, unknown>>
-          : C extends { type: 'function'; fn: (...args: never[]) => infer R }
-            ? FunctionOutput<R>
-            : Record<string, unknown>
-
-type FunctionOutput<R> = R extends Promise<infer P> ? FunctionOutput<P> : R extends readonly (infer E)[] ? E : Exclude<R, null | undefined | void>
+  : C extends { type: 'map' }
+    ? MapOutput<In, C>
+    : C extends { type: 'parse' }
+      ? ParseOutput<In, C>
+      : C extends { type: 'function'; fn: (...args: never[]) => infer R }
+        ? FunctionOutput<R>
+        : Record<string, unknown>
 
 // ─── Builder ──────────────────────────────────────────────────────────────────────────────
 
@@ -107,10 +132,13 @@ export interface TransformConfig<I extends string = string> {
   [option: string]: unknown
 }
 
-/** `function` transform built in TypeScript: `fn` receives records typed by the inputs. */
-export type FunctionConfig<I extends string, In, Out> =
-  | { type: 'function'; inputs: readonly I[]; mode?: 'record'; fn: (record: In) => Out | Out[] | null | undefined | Promise<Out | Out[] | null | undefined>; dead_letter?: string }
-  | { type: 'function'; inputs: readonly I[]; mode: 'batch'; fn: (records: In[]) => Out[] | Promise<Out[]>; dead_letter?: string }
+/**
+ * `function` transform built in TypeScript: `fn` receives records typed by the inputs, and what
+ * it returns (`R`, see FunctionResult) gives the type of the records that flow on.
+ */
+export type FunctionConfig<I extends string, In, R> =
+  | { type: 'function'; inputs: readonly I[]; mode?: 'record'; fn: (record: In) => R; dead_letter?: string }
+  | { type: 'function'; inputs: readonly I[]; mode: 'batch'; fn: (records: In[]) => R & BatchFunctionResult; dead_letter?: string }
 
 export interface SinkConfig<I extends string = string> {
   type: string
@@ -142,19 +170,20 @@ export class PipelineBuilder<S extends Streams = {}> {
   }
 
   /** A `function` transform: records of the inputs come in typed; the result type flows on. */
-  transform<N extends string, const I extends Extract<keyof S, string>, Out>(
+  transform<N extends string, const I extends Extract<keyof S, string>, R extends FunctionResult>(
     name: N,
-    config: FunctionConfig<I, InputOf<S, readonly I[]>, Out>,
-  ): PipelineBuilder<S & { [K in N]: Out }>
+    config: FunctionConfig<I, InputOf<S, readonly I[]>, R>,
+  ): PipelineBuilder<S & { [K in N]: FunctionOutput<R> }>
   /** A `route` transform: each route becomes a stream `<name>.<route>` of the input type. */
   transform<N extends string, const I extends Extract<keyof S, string>, const R extends Record<string, string>>(
     name: N,
     config: { type: 'route'; inputs: readonly I[]; routes: R; mode?: 'all' | 'first'; dead_letter?: string },
   ): PipelineBuilder<S & { [K in `${N}.${Extract<keyof R, string>}` | `${N}._unmatched`]: InputOf<S, readonly I[]> }>
-  /** Any other transform (filter, map, parse, …). */
+  /** Any other transform (filter, map, parse, a `function` loaded from `module`, …). */
   transform<N extends string, const I extends Extract<keyof S, string>, const C extends TransformConfig<I>>(
     name: N,
-    config: C & { inputs: readonly I[] },
+    // `fn` only through the overload above, which checks what it returns.
+    config: C & { inputs: readonly I[]; fn?: never },
   ): PipelineBuilder<S & { [K in N]: TransformRecord<InputOf<S, readonly I[]>, C> }>
   transform(name: string, config: TransformConfig): unknown {
     this.transforms[name] = config

@@ -3,3 +3,4 @@
 // pipelines with it too.
 export { collectSink, faultySink, type CollectedRecords } from './fault-sinks.js'
 export { runYaml, type RunYamlOptions } from './from-yaml.js'
+export { conformanceRecords, sinkConformance, type SinkConformanceOptions } from './conformance.js'

@@ -412,3 +412,15 @@ describe('csv: options schema and field parser', () => {
     assert.throws(() => createFieldParser('csv', {}), (e: unknown) => isSluiceError(e) && e.code === 'SLC_CONFIG_INVALID')
   })
 })
+
+describe('csv: timestamp fast path', () => {
+  it('keeps canonical UTC timestamps, adds milliseconds, and rejects impossible dates instead of rolling them over', () => {
+    const r = decodeAll(
+      csv({ columns: { ts: 'timestamp' } }),
+      'ts\n2026-01-01T00:00:02.658Z\n2024-02-29T23:59:59Z\n2026-02-29T00:00:02Z\n2026-01-01T24:00:00Z\n"2026-01-01T00:00:00Z"\n2026-01-01T00:00:00.5Z\n',
+    )
+    assert.deepEqual(r.records.map((x) => x.ts), ['2026-01-01T00:00:02.658Z', '2024-02-29T23:59:59.000Z', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.500Z'])
+    assert.deepEqual(r.errors.map((e) => e.line), [4, 5])
+    assert.match(r.errors[0]!.message, /no such date/)
+  })
+})

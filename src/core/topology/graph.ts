@@ -126,7 +126,7 @@ export function buildGraph(config: PipelineConfig): Graph {
   return { nodes, order, deadLetterTargets }
 }
 
-/** Kahn's algorithm; whatever is left over sits on a cycle, reported once per cycle member. */
+/** Kahn's algorithm; the components left over that sit on a cycle are reported in one error. */
 function topologicalOrder(nodes: Map<string, GraphNode>, config: PipelineConfig, errors: ConfigError[]): string[] {
   const remaining = new Map<string, number>()
   for (const [id, n] of nodes) remaining.set(id, n.inputs.length)
@@ -144,11 +144,25 @@ function topologicalOrder(nodes: Map<string, GraphNode>, config: PipelineConfig,
     }
   }
   if (order.length < nodes.size) {
-    const cyclic = [...remaining].filter(([, d]) => d > 0).map(([id]) => id)
+    // Left over are the cycles plus everything downstream of them: peel off, repeatedly, the
+    // left-over nodes none of whose consumers is left over, so only cycle members are named.
+    const left = new Set([...remaining].filter(([, d]) => d > 0).map(([id]) => id))
+    for (let changed = true; changed; ) {
+      changed = false
+      for (const id of left) {
+        if (!nodes.get(id)!.consumers.some((edges) => edges.some((e) => left.has(e.to)))) {
+          left.delete(id)
+          changed = true
+        }
+      }
+    }
+    const cyclic = [...left]
     const first = nodes.get(cyclic[0]!)!.config
+    // Point at the `inputs` entry that closes the cycle.
+    const at = first.inputs.findIndex((ref) => left.has(ref.split('.')[0]!))
     errors.push(
       new ConfigError('SLC_CONFIG_TOPOLOGY', `the components ${cyclic.map((c) => `"${c}"`).join(', ')} form a cycle`, {
-        ...config.locate([...first.path, 'inputs']), component: first.id, path: 'inputs',
+        ...config.locate([...first.path, 'inputs', ...(at >= 0 ? [at] : [])]), component: first.id, path: at >= 0 ? `inputs[${at}]` : 'inputs',
         expected: 'a graph without cycles (records flow from sources to sinks)',
       }),
     )

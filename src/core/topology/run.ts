@@ -185,15 +185,15 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
       try {
         await source.run(ctx)
       } catch (e) {
-        fail(asSluiceError(e, c.id))
+        // Abandoned at the shutdown deadline (its channel closed under it): not a failure.
+        if (!hardStop.signal.aborted) fail(asSluiceError(e, c.id))
       }
     })
 
-  await Promise.all(sourceRuns)
-
-  // ── Drain: main sinks, then dead-letter sinks, then the default dead-letter file. ──
-  // The shutdown deadline counts from the stop request; a bounded run that ends by itself drains
-  // at the sinks' pace (retries included).
+  // The shutdown deadline counts from the stop request — armed now, not once the sources have
+  // returned: a source blocked by backpressure from a stuck sink, or awaiting a stuck batch
+  // transform, must not make shutdown wait forever. A bounded run that ends by itself drains at
+  // the sinks' pace (retries included).
   let timedOut = false
   let deadline: NodeJS.Timeout | undefined
   const armDeadline = () => {
@@ -205,9 +205,16 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
   }
   if (stopSources.signal.aborted) armDeadline()
   else stopSources.signal.addEventListener('abort', armDeadline, { once: true })
+  // Past the deadline, stop waiting for whatever is still stuck (its input is not committed).
+  const hardStopped = new Promise<void>((resolve) => hardStop.signal.addEventListener('abort', () => resolve(), { once: true }))
+  const untilHardStop = (p: Promise<unknown>) => Promise.race([p, hardStopped])
+
+  await untilHardStop(Promise.all(sourceRuns))
+
+  // ── Drain: main sinks, then dead-letter sinks, then the default dead-letter file. ──
   const drainStage = async (ids: string[]) => {
     for (const id of ids) runners.get(id)!.channel.close()
-    await Promise.all(ids.map((id) => sinkRuns.get(id)))
+    await untilHardStop(Promise.all(ids.map((id) => sinkRuns.get(id))))
   }
   await drainStage([...runners.keys()].filter((id) => id !== DEFAULT_DEAD_LETTER && !graph.deadLetterTargets.has(id)))
   await drainStage([...graph.deadLetterTargets])
