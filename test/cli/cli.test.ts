@@ -1,0 +1,426 @@
+// The `sluice` command line, run as users run it: the compiled CLI (`npm test` builds dist first)
+// in a child process. Exit codes: 0 success, 1 runtime failure, 2 config or usage error.
+import assert from 'node:assert/strict'
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { after, test } from 'node:test'
+import Database from 'better-sqlite3'
+import { builtins } from '../../src/component/builtins.js'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const BIN = join(ROOT, 'bin/sluice.js')
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
+
+const tmp = mkdtempSync(join(tmpdir(), 'sluice-cli-'))
+after(() => rmSync(tmp, { recursive: true, force: true }))
+let n = 0
+function caseDir(name: string): string {
+  const d = join(tmp, `${++n}-${name}`)
+  mkdirSync(d, { recursive: true })
+  return d
+}
+
+/** Run the CLI to completion (bounded), from `cwd`. */
+function sluice(args: string[], cwd = tmp, env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 60_000 })
+  if (r.error) throw r.error
+  return r
+}
+
+const STACK = /^\s{4}at /m
+
+/** What a user sees for a config error: exit 2, the code, file:line:column, no stack trace. */
+function assertConfigError(r: SpawnSyncReturns<string>, code: string, where: string): void {
+  assert.equal(r.status, 2, `exit code (stderr: ${r.stderr})`)
+  assert.ok(r.stderr.includes(`error[${code}]`), `stderr names ${code}:\n${r.stderr}`)
+  assert.ok(r.stderr.includes(` --> ${where}`), `stderr points at ${where}:\n${r.stderr}`)
+  assert.doesNotMatch(r.stderr, STACK, 'no stack trace')
+  assert.equal(r.stdout, '')
+}
+
+/** Write `yaml` as a config in a fresh folder and `validate` it. */
+function validate(name: string, yaml: string, env?: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
+  const dir = caseDir(name)
+  writeFileSync(join(dir, `${name}.yaml`), yaml)
+  return sluice(['validate', `${name}.yaml`], dir, env)
+}
+
+// ── Usage ──
+
+test('--version prints the package version', () => {
+  const r = sluice(['--version'])
+  assert.equal(r.status, 0)
+  assert.equal(r.stdout.trim(), VERSION)
+})
+
+test('--help lists the commands', () => {
+  const r = sluice(['--help'])
+  assert.equal(r.status, 0)
+  for (const cmd of ['run', 'validate', 'schema', 'components']) assert.match(r.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'), cmd)
+})
+
+test('an unknown command exits 2', () => {
+  const r = sluice(['frobnicate'])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /unknown command 'frobnicate'/)
+  assert.doesNotMatch(r.stderr, STACK)
+})
+
+test('run without a config exits 2', () => {
+  const r = sluice(['run'])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /config/)
+  assert.doesNotMatch(r.stderr, STACK)
+})
+
+// ── schema and components ──
+
+test('schema prints a JSON Schema whose sources cover every source type', () => {
+  const r = sluice(['schema'])
+  assert.equal(r.status, 0)
+  const schema = JSON.parse(r.stdout) as {
+    $schema: string
+    properties: Record<string, { additionalProperties?: { oneOf?: { properties: { type: { const: string } } }[] } }>
+  }
+  assert.match(schema.$schema, /json-schema\.org/)
+  for (const kind of ['source', 'transform', 'sink'] as const) {
+    const oneOf = schema.properties[`${kind}s`]?.additionalProperties?.oneOf
+    assert.ok(oneOf, `${kind}s.additionalProperties.oneOf`)
+    assert.deepEqual(oneOf.map((o) => o.properties.type.const).sort(), builtins.types(kind).sort(), kind)
+  }
+  assert.ok(builtins.types('source').includes('file') && builtins.types('source').includes('generator'))
+})
+
+test('components lists every component type', () => {
+  const r = sluice(['components'])
+  assert.equal(r.status, 0)
+  for (const kind of ['source', 'transform', 'sink'] as const) {
+    for (const type of builtins.types(kind)) assert.match(r.stdout, new RegExp(`^${kind} ${type} \\(`, 'm'), `${kind} ${type}`)
+  }
+})
+
+test('components sqlite shows its options', () => {
+  const r = sluice(['components', 'sqlite'])
+  assert.equal(r.status, 0)
+  assert.match(r.stdout, /^sink sqlite/m)
+  for (const opt of ['path', 'table', 'upsert_key', 'new_columns', 'batch.max_records', 'retry.max_attempts']) {
+    assert.match(r.stdout, new RegExp(`^\\s+${opt.replace('.', '\\.')}\\s`, 'm'), opt)
+  }
+  assert.doesNotMatch(r.stdout, /^source file/m, 'only the one component')
+})
+
+test('components with a near-miss type exits 2 with a suggestion', () => {
+  const r = sluice(['components', 'sqlit'])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /SLC_CONFIG_UNKNOWN_TYPE/)
+  assert.match(r.stderr, /did you mean "sqlite"/)
+  assert.doesNotMatch(r.stderr, STACK)
+})
+
+// ── validate ──
+
+test('validate accepts the quickstart example', () => {
+  const r = sluice(['validate', 'examples/quickstart.yaml'], ROOT)
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /valid/)
+})
+
+test('validate: a YAML syntax error points at its line and column', () => {
+  const r = validate(
+    'syntax',
+    ['sources:', '  in: { type: generator, count: 1 }', 'sinks:', '  out: { type: stdout, inputs: [in] }}', ''].join('\n'),
+  )
+  // The stray `}` is line 4, column 38.
+  assertConfigError(r, 'SLC_CONFIG_SYNTAX', 'syntax.yaml:4:38')
+})
+
+test('validate: an option of the wrong type names expected and found', () => {
+  const r = validate(
+    'wrongtype',
+    ['sources:', '  in:', '    type: generator', '    batch_size: "many"', 'sinks:', '  out: { type: stdout, inputs: [in] }', ''].join('\n'),
+  )
+  assertConfigError(r, 'SLC_CONFIG_INVALID', 'wrongtype.yaml:4:17')
+  assert.match(r.stderr, /batch_size/)
+  assert.match(r.stderr, /expected: integer/)
+  assert.match(r.stderr, /found: "many"/)
+})
+
+test('validate: an unknown component type suggests the near miss', () => {
+  const r = validate('unknowntype', ['sources:', '  in:', '    type: generatr', 'sinks:', '  out: { type: stdout, inputs: [in] }', ''].join('\n'))
+  assertConfigError(r, 'SLC_CONFIG_UNKNOWN_TYPE', 'unknowntype.yaml:3:11')
+  assert.match(r.stderr, /did you mean "generator"/)
+})
+
+test('validate: an unknown option suggests the near miss (a transposition too)', () => {
+  const r = validate(
+    'unknownkey',
+    ['sources:', '  in:', '    type: generator', '    cuont: 5', 'sinks:', '  out: { type: stdout, inputs: [in] }', ''].join('\n'),
+  )
+  assertConfigError(r, 'SLC_CONFIG_UNKNOWN_KEY', 'unknownkey.yaml:4:5')
+  assert.match(r.stderr, /unknown option "cuont"/)
+  assert.match(r.stderr, /did you mean "count"/)
+})
+
+test('validate: an unknown input suggests the near miss', () => {
+  const r = validate(
+    'unknowninput',
+    ['sources:', '  orders: { type: generator }', 'sinks:', '  out:', '    type: stdout', '    inputs: [ordres]', ''].join('\n'),
+  )
+  assertConfigError(r, 'SLC_CONFIG_TOPOLOGY', 'unknowninput.yaml:6:14')
+  assert.match(r.stderr, /reads from "ordres", which is not a component/)
+  assert.match(r.stderr, /did you mean "orders"/)
+})
+
+test('validate: a cycle names only its members and points at the input that closes it', () => {
+  const r = validate(
+    'cycle',
+    [
+      'sources:',
+      '  in: { type: generator }',
+      'transforms:',
+      '  a: { type: filter, inputs: [in, b], condition: "true" }',
+      '  b: { type: filter, inputs: [a], condition: "true" }',
+      'sinks:',
+      '  out: { type: stdout, inputs: [b] }',
+      '',
+    ].join('\n'),
+  )
+  // `b` in a's inputs: line 4, column 35.
+  assertConfigError(r, 'SLC_CONFIG_TOPOLOGY', 'cycle.yaml:4:35')
+  assert.match(r.stderr, /the components "a", "b" form a cycle/)
+})
+
+test('validate: a component nothing reads from is an error', () => {
+  const r = validate(
+    'unread',
+    ['sources:', '  in: { type: generator }', '  lonely: { type: generator }', 'sinks:', '  out: { type: stdout, inputs: [in] }', ''].join('\n'),
+  )
+  assertConfigError(r, 'SLC_CONFIG_TOPOLOGY', 'unread.yaml:3:11')
+  assert.match(r.stderr, /source "lonely" is not read by any transform or sink/)
+})
+
+test('validate: an unset ${VAR} without a default is an error at its position', () => {
+  const env = { ...process.env }
+  delete env.SLUICE_TEST_UNSET_VAR
+  const r = validate(
+    'env',
+    ['sources:', '  in: { type: file, path: "${SLUICE_TEST_UNSET_VAR}", format: csv }', 'sinks:', '  out: { type: stdout, inputs: [in] }', ''].join('\n'),
+    env,
+  )
+  assertConfigError(r, 'SLC_CONFIG_ENV', 'env.yaml:2:27')
+  assert.match(r.stderr, /SLUICE_TEST_UNSET_VAR/)
+})
+
+test('validate: a missing config file exits 2 with SLC_CONFIG_FILE', () => {
+  const r = sluice(['validate', 'does-not-exist.yaml'], caseDir('nofile'))
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /error\[SLC_CONFIG_FILE\]/)
+  assert.match(r.stderr, /does-not-exist\.yaml/)
+  assert.doesNotMatch(r.stderr, STACK)
+})
+
+// ── run ──
+
+test('run: CSV → filter → SQLite writes the expected rows and prints the summary', () => {
+  const dir = caseDir('run-sqlite')
+  writeFileSync(join(dir, 'orders.csv'), 'id,status,amount\n1,paid,10.5\n2,open,3\n3,paid,7\n4,paid,0\n5,refunded,2\n')
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    `
+data_dir: .sluice
+sources:
+  orders: { type: file, path: orders.csv, format: csv }
+transforms:
+  paid: { type: filter, inputs: [orders], condition: status == "paid" && amount > 0 }
+sinks:
+  db: { type: sqlite, inputs: [paid], path: out/orders.db, table: orders }
+`,
+  )
+  const r = sluice(['run', 'p.yaml', '--no-progress'], dir)
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stderr, /Pipeline completed/)
+  for (const name of ['orders', 'paid', 'db']) assert.match(r.stderr, new RegExp(`^${name}\\s`, 'm'), name)
+  assert.match(r.stderr, /peak RSS/)
+  assert.doesNotMatch(r.stderr, STACK)
+  const db = new Database(join(dir, 'out/orders.db'), { readonly: true })
+  try {
+    assert.deepEqual(db.prepare('SELECT id, status, amount FROM orders ORDER BY id').all(), [
+      { id: 1, status: 'paid', amount: 10.5 },
+      { id: 3, status: 'paid', amount: 7 },
+    ])
+  } finally {
+    db.close()
+  }
+})
+
+test('run: stdout sink with format: table prints aligned rows', () => {
+  const dir = caseDir('run-table')
+  writeFileSync(join(dir, 'in.csv'), 'id,name,score\n1,ann,9.5\n22,bartholomew,10\n333,cy,7.25\n')
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    `
+data_dir: .sluice
+sources:
+  in: { type: file, path: in.csv, format: csv }
+sinks:
+  show: { type: stdout, inputs: [in], format: table }
+`,
+  )
+  const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet'], dir)
+  assert.equal(r.status, 0, r.stderr)
+  const lines = r.stdout.split('\n').filter((l) => l.trim() !== '')
+  assert.equal(lines.length, 5, r.stdout)
+  // Column spans come from the separator line (runs of dashes); every cell sits inside its span.
+  const spans = [...lines[1]!.matchAll(/-+/g)].map((m) => [m.index!, m.index! + m[0].length] as const)
+  assert.equal(spans.length, 3, lines[1])
+  const cells = (line: string) => spans.map(([a, b]) => line.slice(a, b).trim())
+  assert.deepEqual(cells(lines[0]!), ['id', 'name', 'score'])
+  assert.deepEqual(cells(lines[2]!), ['1', 'ann', '9.5'])
+  assert.deepEqual(cells(lines[3]!), ['22', 'bartholomew', '10'])
+  assert.deepEqual(cells(lines[4]!), ['333', 'cy', '7.25'])
+  assert.equal(spans[1]![1] - spans[1]![0], 'bartholomew'.length, 'the name column is as wide as its widest value')
+  for (const line of lines) {
+    // Nothing but spaces between the columns.
+    for (let i = 1; i < spans.length; i++) assert.match(line.slice(spans[i - 1]![1], spans[i]![0]), /^ +$/, line)
+  }
+})
+
+// ── Signals ──
+
+interface Exit {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** ms from the first signal sent to exit. */
+  afterSignalMs: number
+}
+
+/**
+ * Start `sluice run` and send `signals` at the given ms offsets (from spawn); resolves on exit.
+ * The child is killed (and the test fails) if it is still alive `killAfterMs` after spawning.
+ */
+function runWithSignals(dir: string, args: string[], signals: [number, NodeJS.Signals][], killAfterMs = 30_000): Promise<Exit> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s))
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s))
+    let firstSignalAt = 0
+    const timers = signals.map(([at, sig]) =>
+      setTimeout(() => {
+        firstSignalAt ||= performance.now()
+        child.kill(sig)
+      }, at),
+    )
+    const killer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`sluice did not exit within ${killAfterMs} ms; stderr:\n${stderr}`))
+    }, killAfterMs)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      for (const t of timers) clearTimeout(t)
+      clearTimeout(killer)
+      resolvePromise({ code, signal, stdout, stderr, afterSignalMs: firstSignalAt ? performance.now() - firstSignalAt : -1 })
+    })
+  })
+}
+
+test('SIGTERM stops an unbounded pipeline cleanly: drain, summary "stopped", exit 0', async () => {
+  const dir = caseDir('sigterm')
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    `
+data_dir: .sluice
+sources:
+  gen: { type: generator, rate: 2000, fields: { id: sequence } }
+sinks:
+  out: { type: file, inputs: [gen], path: out/events.jsonl }
+`,
+  )
+  const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1500, 'SIGTERM']])
+  assert.equal(r.code, 0, r.stderr)
+  assert.ok(r.afterSignalMs >= 0 && r.afterSignalMs < 5000, `exited ${r.afterSignalMs.toFixed(0)} ms after SIGTERM`)
+  assert.match(r.stderr, /Pipeline stopped/)
+  assert.match(r.stderr, /^gen\s/m)
+  assert.doesNotMatch(r.stderr, STACK)
+  // Every record read before the stop was drained to the file, in order, once.
+  const ids = readFileSync(join(dir, 'out/events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id)
+  assert.ok(ids.length > 100, `${ids.length} records written in ~1.5 s at 2000/s`)
+  assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
+  const summaryRow = r.stderr.match(/^out\s+sink\s+file\s+([\d,]+)\s+([\d,]+)/m)
+  assert.ok(summaryRow, r.stderr)
+  assert.equal(Number(summaryRow[2]!.replaceAll(',', '')), ids.length, 'the summary counts what the file holds')
+})
+
+test('a second signal exits at once with 130 while the drain is stuck', async () => {
+  const dir = caseDir('second-signal')
+  // A batch function that never returns: the drain can never finish. (The interval stands for
+  // the socket a real stuck call would hold open.)
+  writeFileSync(join(dir, 'stuck.mjs'), 'export default function stuck() { return new Promise(() => { setInterval(() => {}, 1000) }) }\n')
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    `
+data_dir: .sluice
+sources:
+  gen: { type: generator, rate: 2000 }
+transforms:
+  hang: { type: function, inputs: [gen], module: ./stuck.mjs, mode: batch }
+sinks:
+  out: { type: file, inputs: [hang], path: out/events.jsonl }
+`,
+  )
+  const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1000, 'SIGTERM'], [2000, 'SIGINT']], 20_000)
+  assert.equal(r.code, 130, r.stderr)
+  assert.ok(r.afterSignalMs < 4000, `exited ${r.afterSignalMs.toFixed(0)} ms after the first signal`)
+  assert.match(r.stderr, /Second signal/)
+  assert.doesNotMatch(r.stderr, STACK)
+})
+
+test('a stuck drain gives up at shutdown_timeout: exit 1 with SLC_SHUTDOWN_TIMEOUT, no hang', async () => {
+  const dir = caseDir('shutdown-timeout')
+  writeFileSync(join(dir, 'stuck.mjs'), 'export default function stuck() { return new Promise(() => { setInterval(() => {}, 1000) }) }\n')
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    `
+data_dir: .sluice
+shutdown_timeout: 500ms
+sources:
+  gen: { type: generator, rate: 2000 }
+transforms:
+  hang: { type: function, inputs: [gen], module: ./stuck.mjs, mode: batch }
+sinks:
+  out: { type: file, inputs: [hang], path: out/events.jsonl }
+`,
+  )
+  const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1000, 'SIGTERM']], 20_000)
+  assert.equal(r.code, 1, r.stderr)
+  assert.ok(r.afterSignalMs < 6000, `exited ${r.afterSignalMs.toFixed(0)} ms after SIGTERM`)
+  assert.match(r.stderr, /SLC_SHUTDOWN_TIMEOUT/)
+  assert.match(r.stderr, /Pipeline stopped/)
+  assert.doesNotMatch(r.stderr, STACK)
+})
+
+test('a pipeline that stalls on a promise nothing can settle exits 1, not 0', () => {
+  const dir = caseDir('stall')
+  writeFileSync(join(dir, 'stall.mjs'), 'export default function stall() { return new Promise(() => {}) }\n')
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    `
+data_dir: .sluice
+sources:
+  gen: { type: generator, count: 10 }
+transforms:
+  hang: { type: function, inputs: [gen], module: ./stall.mjs, mode: batch }
+sinks:
+  out: { type: file, inputs: [hang], path: out/events.jsonl }
+`,
+  )
+  const r = sluice(['run', 'p.yaml', '--no-progress'], dir)
+  assert.equal(r.status, 1, r.stderr)
+  assert.match(r.stderr, /SLC_INTERNAL/)
+  assert.match(r.stderr, /stalled/)
+})

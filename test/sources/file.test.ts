@@ -1,0 +1,84 @@
+// The file source: globs, gzip, checkpoints across runs (resume, append, replaced files) and follow mode.
+import assert from 'node:assert/strict'
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
+import { runYaml } from '../../src/testing/index.js'
+
+const root = mkdtempSync(join(tmpdir(), 'sluice-file-'))
+after(() => rmSync(root, { recursive: true, force: true }))
+let n = 0
+const freshDir = () => {
+  const d = join(root, `t${++n}`)
+  mkdirSync(d)
+  return d
+}
+
+const pipeline = (source: string) => `
+data_dir: state
+sources:
+  in: ${source}
+sinks:
+  out: { type: collect, inputs: [in], name: out }
+`
+
+test('a glob reads every match in name order, gzip decompressed by extension', async () => {
+  const dir = freshDir()
+  writeFileSync(join(dir, 'b.jsonl'), '{"n":3}\n{"n":4}\n')
+  writeFileSync(join(dir, 'a.jsonl.gz'), gzipSync('{"n":1}\n{"n":2}\n'))
+  writeFileSync(join(dir, 'c.txt'), 'not matched\n')
+  const r = await runYaml(pipeline('{ type: file, path: "*.jsonl*", format: jsonl }'), { baseDir: dir })
+  assert.equal(r.status, 'completed')
+  assert.deepEqual(r.out('out').map((x) => x.n), [1, 2, 3, 4])
+})
+
+test('checkpoints: a second run reads nothing new; appended rows are read once, with the CSV header kept', async () => {
+  const dir = freshDir()
+  const cfg = pipeline('{ type: file, path: orders.csv, format: csv, read_buffer: 64KiB }')
+  const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${from + i},${(from + i) * 2}\n`).join('')
+  writeFileSync(join(dir, 'orders.csv'), 'id,double\n' + rows(0, 20_000))
+  const first = await runYaml(cfg, { baseDir: dir })
+  assert.equal(first.out('out').length, 20_000)
+  const second = await runYaml(cfg, { baseDir: dir })
+  assert.equal(second.out('out').length, 0, 'the file was read to the end and acknowledged before')
+  appendFileSync(join(dir, 'orders.csv'), rows(20_000, 20_050))
+  const third = await runYaml(cfg, { baseDir: dir })
+  assert.deepEqual(third.out('out').map((x) => x.id), Array.from({ length: 50 }, (_, i) => 20_000 + i))
+  assert.deepEqual(third.out('out')[0], { id: 20_000, double: 40_000 }, 'resumed mid-file, the header still names the fields')
+  const reset = await runYaml(cfg, { baseDir: dir, reset: true })
+  assert.equal(reset.out('out').length, 20_050)
+})
+
+test('a file replaced by another (new inode) is read from the start', async () => {
+  const dir = freshDir()
+  const cfg = pipeline('{ type: file, path: log.txt, format: lines }')
+  writeFileSync(join(dir, 'log.txt'), 'a\nb\n')
+  assert.equal((await runYaml(cfg, { baseDir: dir })).out('out').length, 2)
+  writeFileSync(join(dir, 'log.new'), 'c\n')
+  renameSync(join(dir, 'log.new'), join(dir, 'log.txt'))
+  assert.deepEqual((await runYaml(cfg, { baseDir: dir })).out('out'), [{ message: 'c' }])
+})
+
+test('follow: reads what is appended and new files matching the glob, until stopped', async () => {
+  const dir = freshDir()
+  writeFileSync(join(dir, 'app-1.log'), 'one\n')
+  const controller = new AbortController()
+  const running = runYaml(pipeline('{ type: file, path: "app-*.log", format: lines, follow: true, poll_interval: 20ms }'), {
+    baseDir: dir,
+    signal: controller.signal,
+  })
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  await wait(150)
+  appendFileSync(join(dir, 'app-1.log'), 'two\nthree (no newline yet)')
+  await wait(150)
+  appendFileSync(join(dir, 'app-1.log'), ', now complete\n')
+  writeFileSync(join(dir, 'app-2.log'), 'four\n')
+  // Many poll intervals later, stop: a graceful stop drains everything read so far.
+  await wait(300)
+  controller.abort()
+  const r = await running
+  assert.equal(r.status, 'stopped')
+  assert.deepEqual(r.out('out').map((x) => x.message).sort(), ['four', 'one', 'three (no newline yet), now complete', 'two'].sort())
+})
