@@ -32,7 +32,10 @@ export async function main(argv: string[]): Promise<number> {
     .version(packageJson.version, '-v, --version')
     .showHelpAfterError('(run `sluice --help` for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(`error[SLC_USAGE]: ${s.replace(/^error: /, '')}`),
+    })
 
   program
     .command('run')
@@ -129,7 +132,8 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     progress?.stop()
     if (!flags.quiet) process.stderr.write(renderSummary(result, relative(process.cwd(), join(config.dataDir, 'dead-letter.jsonl'))))
     if (result.status === 'failed' || result.timedOut) {
-      if (result.error) log.error({ code: result.error.code }, result.error.message)
+      // Failures were logged when they happened; a missed deadline is only known now.
+      if (result.timedOut && result.status !== 'failed' && result.error) log.error({ code: result.error.code }, result.error.message)
       return EXIT_RUNTIME
     }
     return EXIT_OK

@@ -38,6 +38,8 @@ export function buildGraph(config: PipelineConfig): Graph {
   }
 
   const names = [...nodes.keys()]
+  // Components some misspelt input probably meant: not also reported as "not read by anything".
+  const probablyMeant = new Set<string>()
   for (const node of nodes.values()) {
     const c = node.config
     c.inputs.forEach((ref, i) => {
@@ -48,6 +50,7 @@ export function buildGraph(config: PipelineConfig): Graph {
       const from = nodes.get(name)
       if (!from) {
         const hint = suggest(name, names.filter((n) => n !== c.id))
+        if (hint) probablyMeant.add(hint)
         errors.push(
           new ConfigError('SLC_CONFIG_TOPOLOGY', `${c.kind} "${c.id}" reads from "${ref}", which is not a component`, {
             ...where, expected: 'the name of a source or transform', found: ref, suggestion: hint,
@@ -96,7 +99,7 @@ export function buildGraph(config: PipelineConfig): Graph {
   for (const node of nodes.values()) {
     const c = node.config
     const read = node.consumers.some((edges) => edges.length > 0)
-    if (c.kind !== 'sink' && !read) {
+    if (c.kind !== 'sink' && !read && !probablyMeant.has(c.id)) {
       errors.push(
         new ConfigError('SLC_CONFIG_TOPOLOGY', `${c.kind} "${c.id}" is not read by any transform or sink`, {
           ...config.locate(c.path), component: c.id,
