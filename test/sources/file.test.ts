@@ -82,3 +82,22 @@ test('follow: reads what is appended and new files matching the glob, until stop
   assert.equal(r.status, 'stopped')
   assert.deepEqual(r.out('out').map((x) => x.message).sort(), ['four', 'one', 'three (no newline yet), now complete', 'two'].sort())
 })
+
+test('gzip files are read once: not again on the next run, nor on every poll in follow mode', async () => {
+  const dir = freshDir()
+  // Compressible on purpose: decompressed offsets far beyond the compressed size.
+  const lines = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ n: i })).join('\n') + '\n'
+  writeFileSync(join(dir, 'a.jsonl.gz'), gzipSync(lines))
+  const bounded = pipeline('{ type: file, path: "*.gz", format: jsonl }')
+  assert.equal((await runYaml(bounded, { baseDir: dir })).out('out').length, 1000)
+  assert.equal((await runYaml(bounded, { baseDir: dir })).out('out').length, 0)
+  const controller = new AbortController()
+  const running = runYaml(pipeline('{ type: file, path: "*.gz", format: jsonl, follow: true, poll_interval: 10ms }'), {
+    baseDir: dir,
+    signal: controller.signal,
+    reset: true,
+  })
+  await new Promise((r) => setTimeout(r, 200))
+  controller.abort()
+  assert.equal((await running).out('out').length, 1000, 'twenty polls, one read')
+})

@@ -101,29 +101,34 @@ export class FileSource implements Source {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && this.o.follow) return
       return this.fileFailed(ctx, file, literal, 'SLC_SOURCE_IO', `cannot read ${file}: ${errorMessage(e)}`)
     }
-    const stored = checkpoints.get<FilePosition>(file)
-    const same = stored !== undefined && stored.ino === st.ino && stored.offset <= st.size
-    if (same && stored.offset === st.size && (stored.done || this.o.follow)) return
+    const gzip = this.isGzip(file)
+    // Where this file was left: this run's follow state, else the checkpoint of an earlier run.
+    // `size` is the file size seen when that position was reached (compressed size for gzip,
+    // whose offsets count decompressed bytes), so growth, truncation and replacement show.
     const state = this.states.get(file)
-    const start: FilePosition = state && state.ino === st.ino && state.offset <= st.size
-      ? state
-      : same ? stored : { offset: 0, line: 1, ino: st.ino, size: st.size }
-    if (!same && stored) this.build.log.info({ file }, 'File was replaced or truncated; reading it from the start.')
-    if (state && state.offset === st.size) return
-    const gzip = this.o.compression === 'gzip' || (this.o.compression === 'auto' && file.endsWith('.gz'))
+    const stored = checkpoints.get<FilePosition>(file)
+    const known = state ?? stored
+    const sameFile = known !== undefined && known.ino === st.ino && st.size >= known.size
+    if (sameFile && st.size === known.size && (known.done || state !== undefined)) return
+    if (known && !sameFile) this.build.log.info({ file }, 'File was replaced or truncated; reading it from the start.')
+    const start: FilePosition = sameFile ? known : { offset: 0, line: 1, ino: st.ino, size: st.size }
     ctx.progress({ bytesTotal: Math.max(0, st.size - (gzip ? 0 : start.offset)) })
-    const tracker = state?.tracker ?? checkpoints.tracker<FilePosition>(file, same ? stored : undefined)
+    const tracker = state?.tracker ?? checkpoints.tracker<FilePosition>(file, sameFile ? stored : undefined)
     const decoder = createDecoder(this.o.format, this.decoderOptions, { offset: start.offset, line: start.line, state: start.state })
     try {
-      const end = gzip
+      const seenSize = gzip
         ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
         : await this.readPlain(ctx, file, st, decoder, tracker)
-      // Follow mode keeps the decoder's position to continue from on the next poll.
-      this.states.set(file, { ...decoder.position(), ino: st.ino, size: end, tracker })
+      // Follow mode continues from the decoder's position on the next poll.
+      this.states.set(file, { ...decoder.position(), ino: st.ino, size: seenSize, tracker })
     } catch (e) {
       if (e instanceof SluiceError) return this.fileFailed(ctx, file, literal, e.code, e.message)
       return this.fileFailed(ctx, file, literal, 'SLC_SOURCE_IO', `error reading ${file}: ${errorMessage(e)}`)
     }
+  }
+
+  private isGzip(file: string): boolean {
+    return this.o.compression === 'gzip' || (this.o.compression === 'auto' && file.endsWith('.gz'))
   }
 
   private readonly states = new Map<string, FilePosition & { tracker: PositionTracker<FilePosition> }>()
@@ -142,7 +147,7 @@ export class FileSource implements Source {
         pos += bytesRead
         // At EOF a bounded read decodes the tail as the last record; follow mode waits for more.
         const final = bytesRead === 0 && !this.o.follow
-        if (bytesRead === 0 && !final) return pos - work.pending
+        if (bytesRead === 0 && !final) return pos
         work.commit(bytesRead, final, decoder, out)
         ctx.progress({ bytesRead })
         await this.emit(ctx, file, st, decoder, tracker, out, bytesRead, final)
@@ -166,7 +171,7 @@ export class FileSource implements Source {
     let total = 0
     try {
       for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-        if (ctx.signal.aborted) return total
+        if (ctx.signal.aborted) return st.size
         let c = chunk
         total += c.length
         if (toSkip > 0) {
@@ -189,7 +194,7 @@ export class FileSource implements Source {
       const err = e as NodeJS.ErrnoException
       const p = ctx.deadLetter([{ code: 'SLC_SOURCE_TRUNCATED', message: `${file}: ${err.code === 'Z_BUF_ERROR' ? 'compressed input ended early (truncated gzip)' : errorMessage(e)}; records before the damage were kept`, file, offset: total }])
       if (p) await p
-      return total
+      return st.size
     } finally {
       raw.destroy()
     }
@@ -198,12 +203,14 @@ export class FileSource implements Source {
       work.commit(0, true, decoder, out)
       await this.emit(ctx, file, st, decoder, tracker, out, 0, true)
     }
-    return total
+    return st.size
   }
 
   private emit(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, out: ReturnType<typeof newDecodeOutput>, bytes: number, final: boolean): Promise<void> {
     const p = decoder.position()
-    const position: FilePosition = { offset: p.offset, line: p.line, ino: st.ino, size: st.size }
+    // A plain file may have grown while it was read: its size is at least the offset reached.
+    const gzip = this.isGzip(file)
+    const position: FilePosition = { offset: p.offset, line: p.line, ino: st.ino, size: gzip ? st.size : Math.max(st.size, p.offset) }
     if (p.state) position.state = p.state
     if (final) position.done = true
     const ack = tracker.push(position)
