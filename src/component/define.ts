@@ -101,7 +101,40 @@ export interface BatchTransform {
   close?(): Promise<void> | void
 }
 
-export type Transform = RecordTransform | RouterTransform | BatchTransform
+/** Where the records of one `process` call came from, for per-partition watermarks. */
+export interface StatefulInput {
+  /** The origin file of the batch, else the source name. */
+  partition: string
+  /** Processing time of this call (ms since epoch) from the runtime clock (a fake one in tests). */
+  now: number
+  /** Dead-letter input record `i` (late record, state bound reached) with this error. */
+  reject(index: number, error: unknown): void
+}
+
+/**
+ * A transform with state across batches (aggregate, dedupe). It owns what it absorbed: the
+ * runtime settles input acks as soon as `process` returns and makes the state durable together
+ * with source positions at checkpoint barriers (docs/design/0002-state.md). Every method is
+ * synchronous and returns the records to emit now (possibly none).
+ */
+export interface StatefulTransform {
+  kind: 'stateful'
+  process(records: Rec[], input: StatefulInput): Rec[]
+  /** A bounded input partition (a file) has no more records. */
+  partitionEnded?(partition: string): Rec[]
+  /** Called periodically with the wall clock (or a test clock): idle partitions, timeouts. */
+  tick?(nowMs: number): Rec[]
+  /** All input ended: emit everything still held. */
+  flush(): Rec[]
+  /** A JSON-serialisable copy of the state, taken at a checkpoint barrier. */
+  snapshot(): unknown
+  /** Replace the state with one `snapshot` returned (called before any `process`). */
+  restore(state: unknown): void
+  /** Current size, for the summary and memory bounds. */
+  stateSize?(): { keys: number; bytes: number }
+}
+
+export type Transform = RecordTransform | RouterTransform | BatchTransform | StatefulTransform
 
 // ─── Sinks ────────────────────────────────────────────────────────────────────────────────
 
