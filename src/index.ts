@@ -112,6 +112,7 @@ export interface PipelineSettings {
   data_dir?: string
   shutdown_timeout?: string
   checkpoint_interval?: string
+  state_checkpoint_interval?: string
   channel?: { max_records?: number; max_bytes?: string }
   dead_letter?: string
   /** Folder relative paths resolve against (YAML: the config file's folder). Default: cwd. */

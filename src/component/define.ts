@@ -59,6 +59,11 @@ export interface SourceContext<R> {
   checkpoints: CheckpointHandle
   /** Report progress of bounded inputs for the progress bar (total may grow as files appear). */
   progress(update: { bytesRead?: number; bytesTotal?: number }): void
+  /**
+   * A bounded partition (a file) has no more records: stateful transforms stop waiting for its
+   * watermark. Call it after awaiting the partition's last emit.
+   */
+  endPartition(partition: string): Promise<void> | undefined
 }
 
 /**

@@ -438,6 +438,7 @@ function validate(obj: unknown, ctx: ValidateContext): PipelineConfig {
     dataDir: resolve(ctx.baseDir, s.data_dir),
     shutdownTimeoutMs: s.shutdown_timeout,
     checkpointIntervalMs: s.checkpoint_interval,
+    stateCheckpointIntervalMs: s.state_checkpoint_interval,
     channel: { maxRecords: s.channel.max_records, maxBytes: s.channel.max_bytes },
     components,
     locate: locator.value,

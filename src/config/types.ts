@@ -44,6 +44,8 @@ export interface PipelineConfig {
   dataDir: string
   shutdownTimeoutMs: number
   checkpointIntervalMs: number
+  /** Pipelines with stateful transforms: how often positions and state are saved together. */
+  stateCheckpointIntervalMs: number
   /** Default bounds of the channel in front of each sink. */
   channel: ChannelBounds
   /** Pipeline-wide dead-letter sink; absent means the JSONL file `<data_dir>/dead-letter.jsonl`. */
@@ -79,7 +81,8 @@ export const settingsSchema = z.strictObject({
     .default('.sluice')
     .meta({ description: 'Folder for checkpoints, disk buffers and the default dead-letter file; relative to the config file.', format: 'path' }),
   shutdown_timeout: duration('How long a shutdown waits for in-flight batches to drain before giving up.', '30s'),
-  checkpoint_interval: duration('How often acknowledged source positions are written to `data_dir`; `0ms` writes as soon as a position advances (one small SQLite transaction per acknowledged chunk).', '0ms'),
+  checkpoint_interval: duration('How often acknowledged source positions are written to `data_dir`; `0ms` writes as soon as a position advances (one small SQLite transaction per acknowledged chunk). Pipelines with stateful transforms use `state_checkpoint_interval` instead.', '0ms'),
+  state_checkpoint_interval: duration('Pipelines with a stateful transform (aggregate, dedupe): how often source positions and transform state are saved together, at a barrier that waits for in-flight batches to be written. After `kill -9` the run resumes from the last one; shorter means less to read again, longer means fewer pauses.', '10s'),
   channel: z
     .strictObject({
       max_records: z.number().int().positive().default(DEFAULT_CHANNEL.max_records).meta({ description: 'Most records waiting in the channel.' }),

@@ -85,7 +85,18 @@ export class CheckpointStore {
   private closed = false
   private readonly upsert: Database.Statement
 
-  constructor(dataDir: string, private readonly flushIntervalMs = 0) {
+  private readonly states = new Map<string, unknown>()
+  private readonly upsertState: Database.Statement
+
+  /**
+   * `deferPositions`: positions are written only by `commitBarrier`, together with the state of
+   * stateful transforms (docs/design/0002-state.md); otherwise they are written as they advance.
+   */
+  constructor(
+    dataDir: string,
+    private readonly flushIntervalMs = 0,
+    private readonly deferPositions = false,
+  ) {
     try {
       mkdirSync(dataDir, { recursive: true })
       this.db = new Database(join(dataDir, 'checkpoints.db'))
@@ -101,18 +112,45 @@ export class CheckpointStore {
       }
       this.upsert = this.db.prepare(`INSERT INTO checkpoints (source, key, position, updated_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (source, key) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`)
+      this.db.exec(`CREATE TABLE IF NOT EXISTS state (
+        component TEXT PRIMARY KEY, snapshot TEXT NOT NULL, updated_at TEXT NOT NULL)`)
+      for (const row of this.db.prepare('SELECT component, snapshot FROM state').all() as { component: string; snapshot: string }[]) {
+        this.states.set(row.component, JSON.parse(row.snapshot))
+      }
+      this.upsertState = this.db.prepare(`INSERT INTO state (component, snapshot, updated_at) VALUES (?, ?, ?)
+        ON CONFLICT (component) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at`)
     } catch (e) {
       throw new SluiceError('SLC_CHECKPOINT', `Cannot open the checkpoint store in ${dataDir}: ${errorMessage(e)}`, { cause: e })
     }
   }
 
-  /** Forget every stored position of the given sources (`sluice run --reset`). */
-  reset(sources: string[]): void {
+  /** Forget every stored position and state of the given components (`sluice run --reset`). */
+  reset(components: string[]): void {
     const del = this.db.prepare('DELETE FROM checkpoints WHERE source = ?')
-    for (const s of sources) {
-      del.run(s)
-      this.loaded.delete(s)
+    const delState = this.db.prepare('DELETE FROM state WHERE component = ?')
+    for (const c of components) {
+      del.run(c)
+      delState.run(c)
+      this.loaded.delete(c)
+      this.states.delete(c)
     }
+  }
+
+  /** The snapshot of a stateful transform saved at the last barrier, if any. */
+  state(component: string): unknown {
+    return this.states.get(component)
+  }
+
+  /** One transaction: every advanced position and the given state snapshots (a barrier). */
+  commitBarrier(snapshots: Map<string, unknown>): void {
+    if (this.closed) return
+    const rows = [...this.dirty.values()]
+    this.dirty.clear()
+    const now = new Date().toISOString()
+    this.db.transaction(() => {
+      for (const r of rows) this.upsert.run(r.source, r.key, JSON.stringify(r.position), now)
+      for (const [component, snapshot] of snapshots) this.upsertState.run(component, JSON.stringify(snapshot), now)
+    })()
   }
 
   handle(source: string): CheckpointHandle {
@@ -129,6 +167,7 @@ export class CheckpointStore {
   private mark(source: string, key: string, position: unknown): void {
     if (this.closed) return
     this.dirty.set(`${source}\u0000${key}`, { source, key, position })
+    if (this.deferPositions) return
     if (!this.timer) {
       // Interval 0: coalesce every advance of this turn of the event loop into one transaction.
       this.timer = this.flushIntervalMs > 0 ? setTimeout(() => this.flush(), this.flushIntervalMs).unref() : setImmediate(() => this.flush())
@@ -151,9 +190,10 @@ export class CheckpointStore {
     })()
   }
 
+  /** Close; with deferred positions, what was not committed at a barrier is dropped on purpose. */
   close(): void {
     if (this.closed) return
-    this.flush()
+    if (!this.deferPositions) this.flush()
     this.closed = true
     this.db.close()
   }

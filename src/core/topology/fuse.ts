@@ -5,7 +5,7 @@
 //   filter ─► map ─► cast      fused:  for (i…) { r = filter(r); r && (r = map(r)); r && (r = cast(r)) }
 //                  ╲
 //                   route ─► a / b   (a fan-out point ends a chain; each branch gets its own loop)
-import type { BatchTransform, RecordTransform, RouterTransform, Transform } from '../../component/define.js'
+import type { BatchTransform, RecordTransform, RouterTransform, StatefulTransform, Transform } from '../../component/define.js'
 import { deadLetter, type DeadLetter } from '../../delivery/dead-letter.js'
 import type { DeadLetterSend } from '../../delivery/sink-runner.js'
 import type { RunStats } from '../../observe/stats.js'
@@ -21,11 +21,17 @@ export interface CompileContext {
   sinkEntry(id: string): Emit
   deadLetterFor(id: string): DeadLetterSend
   stats: RunStats
+  /** Processing time for stateful transforms (a fake clock in tests). */
+  now(): number
+  /** A token for rows a stateful transform emits (counted in flight, failures reported). */
+  newToken(): AckToken
 }
 
 export interface CompiledTransforms {
   /** The push function that feeds every consumer of a source. */
   consumersOf(id: string): Emit
+  /** Send rows a stateful transform produced outside `process` (tick, flush, partition end). */
+  emitFrom(id: string, rows: Rec[]): Promise<void> | undefined
 }
 
 export function compileTransforms(graph: Graph, built: Map<string, Transform>, cc: CompileContext): CompiledTransforms {
@@ -40,6 +46,7 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
       const t = built.get(id)!
       if (t.kind === 'record') e = recordChain(id)
       else if (t.kind === 'router') e = routerEntry(id, t)
+      else if (t.kind === 'stateful') e = statefulEntry(id, t)
       else e = batchEntry(id, t)
     }
     entries.set(id, e)
@@ -238,7 +245,42 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
     }
   }
 
-  return { consumersOf: (id) => fanOut(graph.nodes.get(id)!.consumers[0]!) }
+  /** Rows produced by a stateful transform travel with a token of their own. */
+  const outputs = new Map<string, Emit>()
+  const emitRows = (id: string, rows: Rec[]): Promise<void> | undefined => {
+    if (rows.length === 0) return undefined
+    cc.stats.get(id).sent += rows.length
+    let next = outputs.get(id)
+    if (!next) outputs.set(id, (next = fanOut(graph.nodes.get(id)!.consumers[0]!)))
+    return next({ records: rows, bytes: rows.length * 128, ack: cc.newToken(), origin: { source: id } })
+  }
+
+  const statefulEntry = (id: string, t: StatefulTransform): Emit => {
+    const s = cc.stats.get(id)
+    type Dead = { i: number; record: Rec; error: unknown; step: string }
+    return (batch) => {
+      const records = batch.records
+      s.received += records.length
+      let dead: Dead[] | undefined
+      const partition = batch.origin?.file ?? batch.origin?.source ?? 'unknown'
+      const rows = t.process(records, {
+        partition,
+        now: cc.now(),
+        reject: (i, error) => {
+          ;(dead ??= []).push({ i, record: records[i]!, error, step: id })
+        },
+      })
+      // The state owns what it absorbed: the input settles once its dead letters are queued.
+      const waits = dead ? dlqBatch(id, batch, dead) : undefined
+      batch.ack.settle()
+      const p = emitRows(id, rows)
+      if (!waits) return p
+      if (p) waits.push(p)
+      return Promise.all(waits).then(noop)
+    }
+  }
+
+  return { consumersOf: (id) => fanOut(graph.nodes.get(id)!.consumers[0]!), emitFrom: emitRows }
 }
 
 function lazy<T>(make: () => T): () => T {

@@ -6,7 +6,7 @@
 //                                 │ thrown per record            (backpressure: send() waits)
 //                                 └──────────────► dead-letter channel ─► dead-letter sink
 import { join } from 'node:path'
-import type { Sink, Source, SourceContext, Transform } from '../../component/define.js'
+import type { Sink, Source, SourceContext, StatefulTransform, Transform } from '../../component/define.js'
 import type { Registry } from '../../component/registry.js'
 import type { BatchPolicy, RetryPolicy } from '../../component/options.js'
 import type { ComponentConfig, PipelineConfig } from '../../config/types.js'
@@ -14,8 +14,9 @@ import { deadLetter, type DeadLetter } from '../../delivery/dead-letter.js'
 import { SinkRunner, type DeadLetterSend } from '../../delivery/sink-runner.js'
 import type { Logger } from '../../observe/log.js'
 import { RunStats, type ComponentStats } from '../../observe/stats.js'
-import { AckToken } from '../ack.js'
-import type { Batch } from '../batch.js'
+import { AckToken, type AckStatus } from '../ack.js'
+import { Gate, InFlight } from '../barrier.js'
+import type { Batch, Rec } from '../batch.js'
 import { Channel } from '../channel.js'
 import { CheckpointStore } from '../checkpoint.js'
 import { SluiceError, errorMessage, isSluiceError } from '../errors.js'
@@ -31,8 +32,10 @@ export interface RunOptions {
   reset?: boolean
   /** Pass one in to watch progress while the run goes on. */
   stats?: RunStats
-  /** Transforms given as live objects by the TypeScript API (by component id). */
-  prebuilt?: Map<string, Transform>
+  /** Processing time for stateful transforms and their ticks (tests pass a fake one). */
+  clock?: { now(): number }
+  /** How often stateful transforms are ticked (idle partitions, timeouts). */
+  tickIntervalMs?: number
 }
 
 export type RunStatus = 'completed' | 'stopped' | 'failed'
@@ -65,12 +68,34 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
   options.signal?.addEventListener('abort', onUserStop, { once: true })
   if (options.signal?.aborted) onUserStop()
 
-  const checkpoints = new CheckpointStore(config.dataDir, config.checkpointIntervalMs)
-  const sourceIds = config.components.filter((c) => c.kind === 'source').map((c) => c.id)
-  if (options.reset) checkpoints.reset(sourceIds)
-
   const ctxFor = (id: string) => ({ id, baseDir: config.baseDir, dataDir: config.dataDir, log: log.child({ component: id }) })
 
+  // ── Transforms first: which of them keep state decides how checkpoints are written. ──
+  const built = new Map<string, Transform>()
+  for (const c of config.components) {
+    if (c.kind !== 'transform') continue
+    stats.register(c.id, 'transform', c.type)
+    built.set(c.id, await registry.get('transform', c.type)!.build(c.options as never, ctxFor(c.id)))
+  }
+  // Stateful transforms in graph order: flushes cascade downstream.
+  const stateful = graph.order.filter((id) => built.get(id)?.kind === 'stateful').map((id) => ({ id, t: built.get(id) as StatefulTransform }))
+  const checkpoints = new CheckpointStore(config.dataDir, config.checkpointIntervalMs, stateful.length > 0)
+  if (options.reset) checkpoints.reset(config.components.filter((c) => c.kind === 'source').map((c) => c.id).concat(stateful.map((x) => x.id)))
+  for (const { id, t } of stateful) {
+    const saved = checkpoints.state(id)
+    if (saved !== undefined) t.restore(saved)
+  }
+  const clock = options.clock ?? { now: () => Date.now() }
+  const inFlight = new InFlight()
+  const gate = new Gate()
+  /** Every token counts in flight until it settles, so a barrier can wait for all of them. */
+  const track = (onSettle: (status: AckStatus) => void) => {
+    inFlight.add()
+    return new AckToken((status) => {
+      inFlight.done()
+      onSettle(status)
+    })
+  }
   // ── Sinks: one channel and one runner each; the default dead-letter file is a sink too. ──
   const runners = new Map<string, { runner: SinkRunner; channel: Channel<Batch>; stats: ComponentStats }>()
   const dlqSendFor = (target: string | undefined): DeadLetterSend => {
@@ -109,14 +134,6 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
     addSink(c.id, decl.build(c.options as never, ctxFor(c.id)), { batch: opts.batch, retry: opts.retry, buffer: c.buffer }, dlqTo, isDlqTarget && c.inputs.length === 0 ? 'dead_letter' : 'sink', c.type)
   }
 
-  // ── Transforms, compiled into push functions. ──
-  const built = new Map<string, Transform>()
-  for (const c of config.components) {
-    if (c.kind !== 'transform') continue
-    stats.register(c.id, 'transform', c.type)
-    const pre = options.prebuilt?.get(c.id)
-    built.set(c.id, pre ?? (await registry.get('transform', c.type)!.build(c.options as never, ctxFor(c.id))))
-  }
   const sinkEntry = (id: string): Emit => {
     const { channel, stats: s } = runners.get(id)!
     return (batch) => {
@@ -128,7 +145,19 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
     sinkEntry,
     stats,
     deadLetterFor: (id) => dlqSendFor(graph.nodes.get(id)!.config.deadLetter),
+    now: () => clock.now(),
+    newToken: () =>
+      track((status) => {
+        if (status !== 'delivered') fail(new SluiceError('SLC_SINK_IO', 'rows emitted by a stateful transform reached neither a sink nor the dead-letter output'))
+      }),
   })
+  /** Rows of stateful transforms produced outside `process`, through the same gate as sources. */
+  const emitStateful = async (produce: (t: StatefulTransform) => Rec[] | undefined) => {
+    for (const { id, t } of stateful) {
+      const rows = produce(t)
+      if (rows && rows.length > 0) await entries.emitFrom(id, rows)
+    }
+  }
 
   // ── Open sinks (fail fast on a bad target), then run the sources. ──
   for (const [id, { runner }] of runners) {
@@ -155,6 +184,8 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
         log: log.child({ component: c.id }),
         checkpoints: checkpoints.handle(c.id),
         emit: (init) => {
+          // During a checkpoint barrier the source waits here (it awaits emit anyway).
+          if (gate.closed) return gate.wait().then(() => ctx.emit(init))
           const n = init.records.length
           s.received += n
           s.sent += n
@@ -163,7 +194,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
             init.onAck?.()
             return undefined
           }
-          const ack = new AckToken((status) => {
+          const ack = track((status) => {
             if (status === 'delivered') init.onAck?.()
             else fail(new SluiceError('SLC_SINK_IO', `records from source "${c.id}" reached neither a sink nor the dead-letter output; their position is not committed`))
           })
@@ -171,11 +202,17 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
         },
         deadLetter: (items, onAck) => {
           if (items.length === 0) return undefined
+          if (gate.closed) return gate.wait().then(() => ctx.deadLetter(items, onAck))
           s.deadLettered += items.length
           const letters = items.map((it) =>
             deadLetter(c.id, it.code, it.message, { source: c.id, file: it.file, line: it.line, offset: it.offset }, { raw: it.raw, rawTruncated: it.rawTruncated }),
           )
-          return dlq(letters, new AckToken((status) => (status === 'delivered' ? onAck?.() : undefined)))
+          return dlq(letters, track((status) => (status === 'delivered' ? onAck?.() : undefined)))
+        },
+        endPartition: (partition) => {
+          if (stateful.length === 0) return undefined
+          if (gate.closed) return gate.wait().then(() => ctx.endPartition(partition))
+          return emitStateful((t) => t.partitionEnded?.(partition))
         },
         progress: (u) => {
           if (u.bytesRead) stats.bytesRead += u.bytesRead
@@ -209,7 +246,44 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
   const hardStopped = new Promise<void>((resolve) => hardStop.signal.addEventListener('abort', () => resolve(), { once: true }))
   const untilHardStop = (p: Promise<unknown>) => Promise.race([p, hardStopped])
 
+  // ── Stateful transforms: ticks, and barriers that save positions and state together. ──
+  let ticking: Promise<void> | undefined
+  const ticker = stateful.length === 0 ? undefined : setInterval(() => {
+    if (ticking || gate.closed) return
+    const now = clock.now()
+    ticking = emitStateful((t) => t.tick?.(now)).catch((e) => fail(asSluiceError(e, 'tick'))).finally(() => (ticking = undefined))
+  }, options.tickIntervalMs ?? 250)
+  ticker?.unref()
+  let barrierRunning: Promise<void> | undefined
+  /** Hold sources, wait until everything emitted is durable, save positions + state, resume. */
+  const barrier = async () => {
+    gate.close()
+    try {
+      await ticking
+      await untilHardStop(inFlight.idle())
+      if (inFlight.size === 0 && !failure) checkpoints.commitBarrier(new Map(stateful.map(({ id, t }) => [id, t.snapshot()])))
+    } finally {
+      gate.open()
+    }
+  }
+  const barriers = stateful.length === 0 ? undefined : setInterval(() => {
+    barrierRunning ??= barrier().catch((e) => fail(asSluiceError(e, 'checkpoint'))).finally(() => (barrierRunning = undefined))
+  }, config.stateCheckpointIntervalMs)
+  barriers?.unref()
+
   await untilHardStop(Promise.all(sourceRuns))
+  clearInterval(barriers)
+  await barrierRunning
+  clearInterval(ticker)
+  await ticking
+  // Bounded inputs ended by themselves: emit every window still open, upstream first.
+  if (!stopSources.signal.aborted && !failure) {
+    try {
+      await untilHardStop(emitStateful((t) => t.flush()))
+    } catch (e) {
+      fail(asSluiceError(e, 'flush'))
+    }
+  }
 
   // ── Drain: main sinks, then dead-letter sinks, then the default dead-letter file. ──
   const drainStage = async (ids: string[]) => {
@@ -221,6 +295,10 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
   await drainStage([DEFAULT_DEAD_LETTER])
   clearTimeout(deadline)
   stopSources.signal.removeEventListener('abort', armDeadline)
+  // Everything drained: the positions reached and the state now match — save them together.
+  if (stateful.length > 0 && !failure && !timedOut && inFlight.size === 0) {
+    checkpoints.commitBarrier(new Map(stateful.map(({ id, t }) => [id, t.snapshot()])))
+  }
   for (const t of built.values()) if (t.kind === 'batch') await t.close?.()
   checkpoints.close()
   options.signal?.removeEventListener('abort', onUserStop)

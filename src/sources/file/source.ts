@@ -51,6 +51,8 @@ export class FileSource implements Source {
         for (const f of fresh) {
           if (ctx.signal.aborted) return
           await this.readFile(ctx, f, literal)
+          // Windows stop waiting for this file's watermark (it has no more records).
+          if (!ctx.signal.aborted) await ctx.endPartition(f)
         }
         return
       }
