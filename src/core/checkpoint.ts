@@ -96,6 +96,10 @@ export class CheckpointStore {
     dataDir: string,
     private readonly flushIntervalMs = 0,
     private readonly deferPositions = false,
+    /** A write failed (disk full, I/O error): the positions stay pending and are tried again. */
+    private readonly onError: (e: SluiceError) => void = (e) => {
+      throw e
+    },
   ) {
     try {
       mkdirSync(dataDir, { recursive: true })
@@ -144,13 +148,7 @@ export class CheckpointStore {
   /** One transaction: every advanced position and the given state snapshots (a barrier). */
   commitBarrier(snapshots: Map<string, unknown>): void {
     if (this.closed) return
-    const rows = [...this.dirty.values()]
-    this.dirty.clear()
-    const now = new Date().toISOString()
-    this.db.transaction(() => {
-      for (const r of rows) this.upsert.run(r.source, r.key, JSON.stringify(r.position), now)
-      for (const [component, snapshot] of snapshots) this.upsertState.run(component, JSON.stringify(snapshot), now)
-    })()
+    this.writePositions(snapshots)
   }
 
   handle(source: string): CheckpointHandle {
@@ -170,7 +168,7 @@ export class CheckpointStore {
     if (this.deferPositions) return
     if (!this.timer) {
       // Interval 0: coalesce every advance of this turn of the event loop into one transaction.
-      this.timer = this.flushIntervalMs > 0 ? setTimeout(() => this.flush(), this.flushIntervalMs).unref() : setImmediate(() => this.flush())
+      this.timer = this.flushIntervalMs > 0 ? setTimeout(() => this.flushSafely(), this.flushIntervalMs).unref() : setImmediate(() => this.flushSafely())
     }
   }
 
@@ -182,18 +180,38 @@ export class CheckpointStore {
     }
     this.timer = undefined
     if (this.dirty.size === 0 || this.closed) return
-    const rows = [...this.dirty.values()]
+    this.writePositions(new Map())
+  }
+
+  /** Positions (and snapshots) in one transaction; on failure the positions stay pending. */
+  private writePositions(snapshots: Map<string, unknown>): void {
+    const rows = [...this.dirty]
     this.dirty.clear()
     const now = new Date().toISOString()
-    this.db.transaction(() => {
-      for (const r of rows) this.upsert.run(r.source, r.key, JSON.stringify(r.position), now)
-    })()
+    try {
+      this.db.transaction(() => {
+        for (const [, r] of rows) this.upsert.run(r.source, r.key, JSON.stringify(r.position), now)
+        for (const [component, snapshot] of snapshots) this.upsertState.run(component, JSON.stringify(snapshot), now)
+      })()
+    } catch (e) {
+      // Keep what was not superseded meanwhile, so the next write tries again.
+      for (const [k, r] of rows) if (!this.dirty.has(k)) this.dirty.set(k, r)
+      throw new SluiceError('SLC_CHECKPOINT', `cannot write checkpoints: ${errorMessage(e)}`, { cause: e })
+    }
+  }
+
+  private flushSafely(): void {
+    try {
+      this.flush()
+    } catch (e) {
+      this.onError(e as SluiceError)
+    }
   }
 
   /** Close; with deferred positions, what was not committed at a barrier is dropped on purpose. */
   close(): void {
     if (this.closed) return
-    if (!this.deferPositions) this.flush()
+    if (!this.deferPositions) this.flushSafely()
     this.closed = true
     this.db.close()
   }

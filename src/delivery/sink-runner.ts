@@ -48,29 +48,36 @@ export class SinkRunner {
     this.opened = true
   }
 
+  /** Close the sink if it was opened (startup failed elsewhere). */
+  async close(): Promise<void> {
+    if (this.opened) await this.o.sink.close()
+    this.opened = false
+  }
+
   /** Runs until the channel is closed and drained (or the hard stop fires), then closes the sink. */
   async run(): Promise<void> {
-    const { channel, batch: policy } = this.o
+    const { batch: policy } = this.o
     try {
       for (;;) {
-        const first = await this.next()
-        if (first === undefined) break
+        const received = await this.next()
+        if (received === undefined) break
+        const first = this.fit(received, policy.max_records)
         const group: Batch[] = [first]
         let records = first.records.length
         let bytes = first.bytes
-        let carry: Batch | undefined
         const deadline = performance.now() + policy.linger
         // Take what is queued now; then wait up to `linger` for more while the group is small.
         while (records < policy.max_records && bytes < policy.max_bytes) {
-          let b: Batch | undefined = channel.tryRecv()
+          let b = this.backlog.shift() ?? this.o.channel.tryRecv()
           if (b === undefined) {
             const wait = deadline - performance.now()
-            if (wait <= 0 || channel.isClosed) break
+            if (wait <= 0 || this.o.channel.isClosed) break
             b = await this.nextWithin(wait)
             if (b === undefined) break
           }
-          if (records + b.records.length > policy.max_records && records > 0) {
-            carry = b
+          b = this.fit(b, policy.max_records - records)
+          if (bytes + b.bytes > policy.max_bytes) {
+            this.backlog.unshift(b)
             break
           }
           group.push(b)
@@ -78,7 +85,6 @@ export class SinkRunner {
           bytes += b.bytes
         }
         await this.write(group)
-        if (carry) await this.write([carry])
         if (this.o.hardStop.aborted) break
       }
     } finally {
@@ -86,8 +92,33 @@ export class SinkRunner {
     }
   }
 
+  /** Batches split off a larger one, waiting for the next write. */
+  private readonly backlog: Batch[] = []
+
+  /**
+   * At most `room` records of `b`; the rest goes to the backlog. A write never carries more than
+   * `max_records` (some targets have hard limits). Slices share the ack token and keep origins.
+   */
+  private fit(b: Batch, room: number): Batch {
+    if (b.records.length <= room) return b
+    const rest = b.records.length - room
+    const parts = 1 + Math.ceil(rest / this.o.batch.max_records)
+    b.ack.retain(parts - 1)
+    const slice = (from: number, to: number): Batch => {
+      const index = new Uint32Array(to - from)
+      for (let i = from; i < to; i++) index[i - from] = b.index ? b.index[i]! : i
+      return { records: b.records.slice(from, to), bytes: Math.ceil((b.bytes * (to - from)) / b.records.length), ack: b.ack, origin: b.origin, index }
+    }
+    for (let from = room; from < b.records.length; from += this.o.batch.max_records) {
+      this.backlog.push(slice(from, Math.min(b.records.length, from + this.o.batch.max_records)))
+    }
+    return slice(0, room)
+  }
+
   /** The next batch, reusing a receive that an expired linger left pending (never lose one). */
   private next(): Promise<Batch | undefined> | Batch | undefined {
+    const queued = this.backlog.shift()
+    if (queued) return queued
     if (this.pendingRecv) {
       const p = this.pendingRecv
       this.pendingRecv = undefined

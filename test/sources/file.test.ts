@@ -101,3 +101,14 @@ test('gzip files are read once: not again on the next run, nor on every poll in 
   controller.abort()
   assert.equal((await running).out('out').length, 1000, 'twenty polls, one read')
 })
+
+test('a file rewritten in place (same inode, longer) is read from the start, not from the old offset', async () => {
+  const dir = freshDir()
+  const cfg = pipeline('{ type: file, path: days.csv, format: csv }')
+  writeFileSync(join(dir, 'days.csv'), 'id,day\n1,mon\n2,mon\n')
+  assert.equal((await runYaml(cfg, { baseDir: dir })).out('out').length, 2)
+  writeFileSync(join(dir, 'days.csv'), 'id,day\n10,tue\n11,tue\n12,tue\n13,tue\n') // O_TRUNC keeps the inode
+  assert.deepEqual((await runYaml(cfg, { baseDir: dir })).out('out').map((x) => x.id), [10, 11, 12, 13])
+  appendFileSync(join(dir, 'days.csv'), '14,wed\n')
+  assert.deepEqual((await runYaml(cfg, { baseDir: dir })).out('out').map((x) => x.id), [14], 'an append still resumes')
+})

@@ -61,13 +61,17 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
       const only = targets[0]!.emit
       return (batch) => only()(batch)
     }
+    // Every branch that may change records in place works on its own shallow copies, unless it is
+    // the only one that could see the original (no sink shares it): then the last such branch
+    // takes the original and saves one copy.
+    const anySink = targets.some((t) => !t.mutates)
+    const originalTo = anySink ? -1 : targets.length - 1
     return (batch) => {
       batch.ack.retain(targets.length - 1)
       let waits: Promise<void>[] | undefined
       for (let k = 0; k < targets.length; k++) {
         const t = targets[k]!
-        // Every branch but the last gets shallow copies if it may change records in place.
-        const b = k < targets.length - 1 && t.mutates ? { ...batch, records: batch.records.map((r) => ({ ...r })) } : batch
+        const b = t.mutates && k !== originalTo ? { ...batch, records: batch.records.map((r) => ({ ...r })) } : batch
         const p = t.emit()(b)
         if (p) (waits ??= []).push(p)
       }
@@ -208,18 +212,22 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
     const next = fanOut(node.consumers[0]!)
     const s = cc.stats.get(id)
     type Dead = { i: number; record: Rec; error: unknown; step: string }
-    const onError = (batch: Batch, error: unknown) => {
-      const items = batch.records.map((record, i) => ({ i, record, error, step: id }))
-      const waits = dlqBatch(id, batch, items)
+    const onError = (batch: Batch, input: Rec[], error: unknown) => {
+      // The function may have changed the array it was given: dead-letter what it received.
+      const items = input.map((record, i) => ({ i, record, error, step: id }))
+      const waits = dlqBatch(id, { ...batch, records: input }, items)
       batch.records = []
       return finish(next, batch, waits)
     }
     const onResult = (batch: Batch, input: Rec[], out: Rec[], dead: Dead[] | undefined) => {
       s.sent += out.length
       const waits = dead ? dlqBatch(id, { ...batch, records: input }, dead) : undefined
-      // Origins stay valid only if the function kept records one-to-one.
-      const same = out.length === input.length && !dead
-      const b: Batch = same ? { ...batch, records: out } : { records: out, bytes: batch.bytes, ack: batch.ack, origin: batch.origin ? { source: batch.origin.source, file: batch.origin.file } : undefined }
+      // Origins follow the records the function returned unchanged and in order (dropping some
+      // is fine); new objects or a new order lose their line numbers.
+      const index = dead ? undefined : originIndex(input, out, batch.index)
+      const b: Batch = index
+        ? { ...batch, records: out, index }
+        : { records: out, bytes: batch.bytes, ack: batch.ack, origin: batch.origin ? { source: batch.origin.source, file: batch.origin.file } : undefined }
       return finish(next, b, waits)
     }
     return (batch) => {
@@ -229,16 +237,17 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
       const reject = (i: number, error: unknown) => {
         ;(dead ??= []).push({ i, record: input[i]!, error, step: id })
       }
-      let result: Rec[] | Promise<Rec[]>
+      let result: Rec[] | PromiseLike<Rec[]>
       try {
         result = t.process(batch.records, reject)
       } catch (error) {
-        return onError(batch, error)
+        return onError(batch, input, error)
       }
-      if (result instanceof Promise) {
-        return result.then(
+      if (!Array.isArray(result)) {
+        // A promise or any thenable (a custom transform may return one from another library).
+        return Promise.resolve(result).then(
           (out) => onResult(batch, input, out, dead),
-          (error) => onError(batch, error),
+          (error) => onError(batch, input, error),
         )
       }
       return onResult(batch, input, result, dead)
@@ -281,6 +290,20 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
   }
 
   return { consumersOf: (id) => fanOut(graph.nodes.get(id)!.consumers[0]!), emitFrom: emitRows }
+}
+
+/** Where each record of `out` sat in `input` (composed with the input's own index), if `out` is a subsequence of `input`. */
+function originIndex(input: Rec[], out: Rec[], inputIndex: Uint32Array | undefined): Uint32Array | undefined {
+  if (out.length > input.length) return undefined
+  const index = new Uint32Array(out.length)
+  let i = 0
+  for (let j = 0; j < out.length; j++) {
+    while (i < input.length && input[i] !== out[j]) i++
+    if (i === input.length) return undefined
+    index[j] = inputIndex ? inputIndex[i]! : i
+    i++
+  }
+  return index
 }
 
 function lazy<T>(make: () => T): () => T {

@@ -42,8 +42,15 @@ export function buildGraph(config: PipelineConfig): Graph {
   const probablyMeant = new Set<string>()
   for (const node of nodes.values()) {
     const c = node.config
+    const listed = new Set<string>()
     c.inputs.forEach((ref, i) => {
       const where = { ...config.locate([...c.path, 'inputs', i]), component: c.id, path: `inputs[${i}]` }
+      // Listing an input twice would deliver every record twice.
+      if (listed.has(ref)) {
+        errors.push(new ConfigError('SLC_CONFIG_TOPOLOGY', `${c.kind} "${c.id}" lists input "${ref}" twice`, { ...where, found: ref, expected: 'each input once' }))
+        return
+      }
+      listed.add(ref)
       const dot = ref.indexOf('.')
       const name = dot < 0 ? ref : ref.slice(0, dot)
       const outputName = dot < 0 ? undefined : ref.slice(dot + 1)

@@ -79,7 +79,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
   }
   // Stateful transforms in graph order: flushes cascade downstream.
   const stateful = graph.order.filter((id) => built.get(id)?.kind === 'stateful').map((id) => ({ id, t: built.get(id) as StatefulTransform }))
-  const checkpoints = new CheckpointStore(config.dataDir, config.checkpointIntervalMs, stateful.length > 0)
+  const checkpoints = new CheckpointStore(config.dataDir, config.checkpointIntervalMs, stateful.length > 0, (e) => fail(e))
   if (options.reset) checkpoints.reset(config.components.filter((c) => c.kind === 'source').map((c) => c.id).concat(stateful.map((x) => x.id)))
   for (const { id, t } of stateful) {
     const saved = checkpoints.state(id)
@@ -160,15 +160,29 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
   }
 
   // ── Open sinks (fail fast on a bad target), then run the sources. ──
+  const opened: SinkRunner[] = []
   for (const [id, { runner }] of runners) {
     try {
       await runner.open()
+      opened.push(runner)
     } catch (e) {
-      await checkpoints.close()
+      // Release what was already opened: a failed start must not leave files or databases open.
+      for (const r of opened) await r.close().catch(() => {})
+      for (const t of built.values()) if (t.kind === 'batch') await Promise.resolve(t.close?.()).catch(() => {})
+      checkpoints.close()
       throw isSluiceError(e) ? e : new SluiceError('SLC_SINK_IO', `sink "${id}" could not open: ${errorMessage(e)}`, { cause: e })
     }
   }
-  const sinkRuns = new Map([...runners].map(([id, r]) => [id, r.runner.run().catch((e) => fail(asSluiceError(e, id)))]))
+  // A sink loop that dies closes its channel, so producers fail fast instead of waiting forever.
+  const sinkRuns = new Map(
+    [...runners].map(([id, r]) => [
+      id,
+      r.runner.run().catch((e) => {
+        fail(asSluiceError(e, id))
+        r.channel.close()
+      }),
+    ]),
+  )
 
   const started = performance.now()
   const sourceRuns = config.components

@@ -5,7 +5,7 @@
 import { createReadStream, type Stats } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { createGunzip } from 'node:zlib'
+import { crc32, createGunzip } from 'node:zlib'
 import { glob, isDynamicPattern } from 'tinyglobby'
 import { createDecoder, type DecoderOptions } from '../../codecs/index.js'
 import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
@@ -21,11 +21,31 @@ import type { FileSourceOptions } from './index.js'
 export interface FilePosition extends DecoderPosition {
   ino: number
   size: number
+  /**
+   * CRC-32 of the file's first `fingerprintBytes` bytes: a file rewritten in place (same inode,
+   * e.g. `cp` over it or a nightly export) is told apart from one that only grew.
+   */
+  fingerprint?: number
+  fingerprintBytes?: number
   /** Set once a bounded read reached the end of the file and everything was acknowledged. */
   done?: boolean
 }
 
 const GZIP_CHUNK = 256 * 1024
+/** Bytes hashed to recognise a file; small files use all they have. */
+const FINGERPRINT_BYTES = 1024
+
+/** CRC-32 of the first `length` bytes of a file, or undefined if it is shorter now. */
+async function fingerprintOf(file: string, length: number): Promise<number | undefined> {
+  const fh = await open(file, 'r')
+  try {
+    const buf = Buffer.alloc(length)
+    const { bytesRead } = await fh.read(buf, 0, length, 0)
+    return bytesRead === length ? crc32(buf) : undefined
+  } finally {
+    await fh.close()
+  }
+}
 
 export class FileSource implements Source {
   private readonly pattern: string
@@ -57,6 +77,15 @@ export class FileSource implements Source {
         return
       }
       for (const f of fresh) seen.add(f)
+      // Forget files that disappeared once everything read from them is acknowledged, so a
+      // long-running tail of rotating logs keeps a bounded amount of state.
+      const present = new Set(files)
+      for (const f of seen) {
+        if (present.has(f) || (this.states.get(f)?.tracker.inFlight ?? 0) > 0) continue
+        seen.delete(f)
+        this.states.delete(f)
+        this.identity.delete(f)
+      }
       // Follow mode: tail every known file round-robin (one at a time keeps order per file).
       for (const f of seen) {
         if (ctx.signal.aborted) return
@@ -110,10 +139,18 @@ export class FileSource implements Source {
     const state = this.states.get(file)
     const stored = checkpoints.get<FilePosition>(file)
     const known = state ?? stored
-    const sameFile = known !== undefined && known.ino === st.ino && st.size >= known.size
-    if (sameFile && st.size === known.size && (known.done || state !== undefined)) return
-    if (known && !sameFile) this.build.log.info({ file }, 'File was replaced or truncated; reading it from the start.')
-    const start: FilePosition = sameFile ? known : { offset: 0, line: 1, ino: st.ino, size: st.size }
+    let sameFile = known !== undefined && known.ino === st.ino && st.size >= known.size
+    if (sameFile && st.size === known!.size && (known!.done || state !== undefined)) return
+    if (sameFile && state === undefined && known!.fingerprintBytes) {
+      // Same inode and not shorter, but maybe rewritten in place: compare the first bytes.
+      sameFile = (await fingerprintOf(file, known!.fingerprintBytes).catch(() => undefined)) === known!.fingerprint
+    }
+    if (known && !sameFile) this.build.log.info({ file }, 'File was replaced, truncated or rewritten; reading it from the start.')
+    const fingerprintBytes = Math.min(FINGERPRINT_BYTES, st.size)
+    const start: FilePosition = sameFile
+      ? known!
+      : { offset: 0, line: 1, ino: st.ino, size: st.size, fingerprintBytes, fingerprint: fingerprintBytes > 0 ? await fingerprintOf(file, fingerprintBytes).catch(() => undefined) : undefined }
+    this.identity.set(file, { fingerprint: start.fingerprint, fingerprintBytes: start.fingerprintBytes })
     ctx.progress({ bytesTotal: Math.max(0, st.size - (gzip ? 0 : start.offset)) })
     const tracker = state?.tracker ?? checkpoints.tracker<FilePosition>(file, sameFile ? stored : undefined)
     const decoder = createDecoder(this.o.format, this.decoderOptions, { offset: start.offset, line: start.line, state: start.state })
@@ -132,6 +169,9 @@ export class FileSource implements Source {
   private isGzip(file: string): boolean {
     return this.o.compression === 'gzip' || (this.o.compression === 'auto' && file.endsWith('.gz'))
   }
+
+  /** How each file being read is recognised, copied into every position stored for it. */
+  private readonly identity = new Map<string, Pick<FilePosition, 'fingerprint' | 'fingerprintBytes'>>()
 
   private readonly states = new Map<string, FilePosition & { tracker: PositionTracker<FilePosition> }>()
 
@@ -167,14 +207,27 @@ export class FileSource implements Source {
     const raw = createReadStream(file, { highWaterMark: this.o.read_buffer })
     const gunzip = createGunzip({ chunkSize: GZIP_CHUNK })
     raw.pipe(gunzip)
+    // pipe() does not forward read errors: hand them to the decompressor so the loop sees them.
+    raw.on('error', (e) => gunzip.destroy(e))
+    const chunks = (gunzip as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
     let out = newDecodeOutput()
     let toSkip = skip
     let lastRaw = 0
     let total = 0
+    let damage: NodeJS.ErrnoException | undefined
     try {
-      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      for (;;) {
+        // Only the decompression itself can be "damage"; errors downstream propagate as they are.
+        let next: IteratorResult<Buffer>
+        try {
+          next = await chunks.next()
+        } catch (e) {
+          damage = e as NodeJS.ErrnoException
+          break
+        }
+        if (next.done) break
         if (ctx.signal.aborted) return st.size
-        let c = chunk
+        let c = next.value
         total += c.length
         if (toSkip > 0) {
           const drop = Math.min(toSkip, c.length)
@@ -188,23 +241,22 @@ export class FileSource implements Source {
         await this.emit(ctx, file, st, decoder, tracker, out, c.length, false)
         out = resetDecoded(out)
       }
-    } catch (e) {
-      // A damaged gzip keeps what decoded cleanly, then reports the damage once.
-      work.freeRegion()
-      work.commit(0, true, decoder, out)
-      await this.emit(ctx, file, st, decoder, tracker, out, 0, true)
-      const err = e as NodeJS.ErrnoException
-      const p = ctx.deadLetter([{ code: 'SLC_SOURCE_TRUNCATED', message: `${file}: ${err.code === 'Z_BUF_ERROR' ? 'compressed input ended early (truncated gzip)' : errorMessage(e)}; records before the damage were kept`, file, offset: total }])
-      if (p) await p
-      return st.size
     } finally {
       raw.destroy()
     }
-    if (!ctx.signal.aborted) {
-      work.freeRegion()
-      work.commit(0, true, decoder, out)
-      await this.emit(ctx, file, st, decoder, tracker, out, 0, true)
+    if (ctx.signal.aborted) return st.size
+    if (damage && !damage.code?.startsWith('Z_')) {
+      throw new SluiceError('SLC_SOURCE_IO', `cannot read ${file}: ${errorMessage(damage)}`, { cause: damage })
     }
+    work.freeRegion()
+    work.commit(0, true, decoder, out)
+    if (damage) {
+      // A damaged gzip keeps what decoded cleanly and reports the damage once; the file's final
+      // position commits only when that dead letter is written too (same chunk, same commit).
+      const what = damage.code === 'Z_BUF_ERROR' ? 'compressed input ended early (truncated gzip)' : errorMessage(damage)
+      out.errors.push({ code: 'SLC_SOURCE_TRUNCATED', message: `${file}: ${what}; records before the damage were kept`, file, offset: total, line: decoder.position().line })
+    }
+    await this.emit(ctx, file, st, decoder, tracker, out, 0, true)
     return st.size
   }
 
@@ -212,7 +264,7 @@ export class FileSource implements Source {
     const p = decoder.position()
     // A plain file may have grown while it was read: its size is at least the offset reached.
     const gzip = this.isGzip(file)
-    const position: FilePosition = { offset: p.offset, line: p.line, ino: st.ino, size: gzip ? st.size : Math.max(st.size, p.offset) }
+    const position: FilePosition = { offset: p.offset, line: p.line, ino: st.ino, size: gzip ? st.size : Math.max(st.size, p.offset), ...this.identity.get(file) }
     if (p.state) position.state = p.state
     if (final) position.done = true
     const ack = tracker.push(position)

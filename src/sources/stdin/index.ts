@@ -5,6 +5,9 @@ import { WorkBuffer, emitDecoded, newDecodeOutput, resetDecodeOutput } from '../
 import { defineSource, type Source } from '../../component/define.js'
 import { byteSize, z } from '../../component/options.js'
 
+/** Bytes of an incomplete record kept in its dead letter. */
+const MAX_RAW = 64 * 1024
+
 const options = z.strictObject({
   format: z.enum(['csv', 'jsonl', 'lines']).default('lines').meta({ description: '`csv`, `jsonl` or `lines` (each line becomes `{ message }`).' }),
   csv: csvOptionsSchema.optional().meta({ description: 'CSV dialect and column types (format `csv` only).' }),
@@ -40,6 +43,15 @@ export const stdin = defineSource({
         ctx.signal.removeEventListener('abort', onAbort)
       }
       work.freeRegion()
+      if (ctx.signal.aborted) {
+        // Stopped mid-stream: an incomplete last record is not a record (a cut `2,50` is not
+        // `2,5`). It cannot be read again from a pipe, so it goes to the dead-letter output.
+        if (work.pending > 0) {
+          const p = ctx.deadLetter([{ code: 'SLC_SOURCE_TRUNCATED', message: 'stdin: shutdown before this record was complete', file: 'stdin', line: decoder.position().line, raw: Buffer.from(work.buf.subarray(0, Math.min(work.pending, MAX_RAW))), rawTruncated: work.pending > MAX_RAW }])
+          if (p) await p
+        }
+        return
+      }
       work.commit(0, true, decoder, out)
       await emitDecoded(ctx, out, decoder.position(), { batchSize: o.batch_size, file: 'stdin', bytes: 0 })
     },

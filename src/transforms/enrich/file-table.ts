@@ -5,7 +5,6 @@
 import { open, stat } from 'node:fs/promises'
 import { createDecoder, newDecodeOutput, resetDecodeOutput, type CsvOptions } from '../../codecs/index.js'
 import { WorkBuffer } from '../../component/byte-source.js'
-import type { Rec } from '../../core/batch.js'
 import { SluiceError, errorMessage, isSluiceError } from '../../core/errors.js'
 import type { Logger } from '../../observe/log.js'
 import { KeyReader, type Payload } from './keys.js'
@@ -175,8 +174,14 @@ async function load(o: FileTableOptions): Promise<{ table: LoadedTable; identity
     const work = new WorkBuffer(READ_SIZE, MAX_TABLE_ROW_BYTES)
     const out = newDecodeOutput()
     const reader = new KeyReader(o.key)
-    const byKey = new Map<string, Rec>()
+    const keySet = new Set(o.key)
+    // Rows go straight into payload arrays (no decoded row is kept). Without `fields` the columns
+    // are every non-key column seen so far; a JSON-lines row may bring a new one, and payloads
+    // built before it are padded with null at the end.
     const columns = new Set<string>()
+    const source: string[] = o.fields !== undefined ? [...o.fields] : []
+    const rows = new Map<string, Payload>()
+    let widened = false
     let rowsRead = 0
     let skipped = 0
     for (;;) {
@@ -203,10 +208,22 @@ async function load(o: FileTableOptions): Promise<{ table: LoadedTable; identity
       }
       for (let i = 0; i < records.length; i++) {
         const row = records[i]!
-        for (const c in row) columns.add(c)
+        for (const c in row) {
+          if (columns.has(c)) continue
+          columns.add(c)
+          if (o.fields === undefined && !keySet.has(c)) {
+            source.push(c)
+            if (rows.size > 0) widened = true
+          }
+        }
         const key = reader.of(row)
-        if (key === undefined) skipped++
-        else byKey.set(key, row) // a later row replaces an earlier one with the same key
+        if (key === undefined) {
+          skipped++
+          continue
+        }
+        const payload = new Array<unknown>(source.length)
+        for (let j = 0; j < source.length; j++) payload[j] = row[source[j]!] ?? null
+        rows.set(key, payload) // a later row replaces an earlier one with the same key
       }
       resetDecodeOutput(out)
       if (final) break
@@ -221,13 +238,8 @@ async function load(o: FileTableOptions): Promise<{ table: LoadedTable; identity
         throw new SluiceError('SLC_CONFIG_INVALID', `${where} has no column ${quoteList(missingFields)} listed in \`fields\` (columns: ${quoteList([...columns])})`)
       }
     }
-    const keySet = new Set(o.key)
-    const source = o.fields ?? [...columns].filter((c) => !keySet.has(c))
-    const rows = new Map<string, Payload>()
-    for (const [key, row] of byKey) {
-      const payload = new Array<unknown>(source.length)
-      for (let j = 0; j < source.length; j++) payload[j] = row[source[j]!] ?? null
-      rows.set(key, payload)
+    if (widened) {
+      for (const payload of rows.values()) for (let j = payload.length; j < source.length; j++) payload.push(null)
     }
     return { table: { names: source.map((c) => o.prefix + c), rows, rowsRead, skipped }, identity }
   } finally {

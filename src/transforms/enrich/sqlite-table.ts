@@ -115,8 +115,8 @@ export class SqliteTable {
     } catch (e) {
       throw new SluiceError('SLC_CONFIG_INVALID', `enrich "${this.#o.id}": the table query does not compile: ${errorMessage(e)}`, { cause: e })
     }
-    if (!stmt.reader) {
-      throw new SluiceError('SLC_CONFIG_INVALID', `enrich "${this.#o.id}": the table query returns no rows; it must be a SELECT`)
+    if (!stmt.reader || !stmt.readonly) {
+      throw new SluiceError('SLC_CONFIG_INVALID', `enrich "${this.#o.id}": the table query must be a SELECT that only reads (it ${stmt.reader ? 'writes' : 'returns no rows'})`)
     }
     stmt.raw(true)
     this.#statements.set(n, stmt)

@@ -198,3 +198,92 @@ sinks:
   const growth = Math.max(...samples) - samples[0]!
   assert.ok(growth < 64 * 1024 * 1024, `heap grew by ${growth} bytes`)
 })
+
+test('a sink never gets more than batch.max_records in one write, whatever the source batch size', async () => {
+  const sizes: number[] = []
+  const { defineSink } = await import('../../../src/component/define.js')
+  const { batchOptions, retryOptions, z } = await import('../../../src/component/options.js')
+  const { builtins } = await import('../../../src/component/builtins.js')
+  const counting = defineSink({
+    type: 'counting',
+    status: 'alpha',
+    summary: 'test',
+    options: z.strictObject({ batch: batchOptions({ max_records: 100, max_bytes: '1MiB', linger: '5ms' }), retry: retryOptions() }),
+    build: () => ({ write: (records) => void sizes.push(records.length), close() {} }),
+  })
+  const r = await runYaml(
+    `
+data_dir: .sluice-max
+sources:
+  gen: { type: generator, count: 5000, batch_size: 2048 }
+sinks:
+  out: { type: counting, inputs: [gen] }
+`,
+    { baseDir: dir, registry: builtins.with(counting) },
+  )
+  assert.equal(r.status, 'completed')
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 5000)
+  assert.ok(Math.max(...sizes) <= 100, `largest write: ${Math.max(...sizes)}`)
+})
+
+test('duplicate inputs are a config error, not records delivered twice', async () => {
+  await assert.rejects(
+    runYaml(
+      `
+sources:
+  g: { type: generator, count: 3 }
+sinks:
+  out: { type: collect, inputs: [g, g], name: out }
+`,
+      { baseDir: dir },
+    ),
+    (e: Error) => /lists input "g" twice/.test(e.message),
+  )
+})
+
+test('a batch function that changes its array and then throws: every record it got is dead-lettered, with its line', async () => {
+  const { pipeline } = await import('../../../src/index.js')
+  const { collectSink } = await import('../../../src/testing/index.js')
+  const { builtins } = await import('../../../src/component/builtins.js')
+  const sub = join(dir, 'splice')
+  const { mkdirSync } = await import('node:fs')
+  mkdirSync(sub)
+  writeFileSync(join(sub, 'in.jsonl'), '{"n":1}\n{"n":2}\n{"n":3}\n')
+  const collected = new Map()
+  const r = await pipeline({ base_dir: sub, data_dir: 'state' }, builtins.with(collectSink(collected)))
+    .source('in', { type: 'file', path: 'in.jsonl', format: 'jsonl' })
+    .transform('chunks', {
+      type: 'function',
+      inputs: ['in'],
+      mode: 'batch',
+      fn: async (records: Record<string, unknown>[]) => {
+        records.splice(0, 2)
+        throw new Error('boom')
+      },
+    })
+    .sink('out', { type: 'collect', inputs: ['chunks'], name: 'out' })
+    .run()
+  assert.equal(r.status, 'completed')
+  const dl = readFileSync(join(sub, 'state', 'dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  assert.deepEqual(dl.map((d) => [d.record.n, d.origin.line]), [[1, 1], [2, 2], [3, 3]])
+})
+
+test('dead letters after a record-mode function that drops records keep their lines', async () => {
+  const { pipeline } = await import('../../../src/index.js')
+  const { collectSink } = await import('../../../src/testing/index.js')
+  const { builtins } = await import('../../../src/component/builtins.js')
+  const sub = join(dir, 'lines')
+  const { mkdirSync } = await import('node:fs')
+  mkdirSync(sub)
+  writeFileSync(join(sub, 'in.jsonl'), '{"x":"1"}\n{"x":"drop"}\n{"x":"bad"}\n{"x":"4"}\n')
+  const r = await pipeline({ base_dir: sub, data_dir: 'state' }, builtins.with(collectSink(new Map())))
+    .source('in', { type: 'file', path: 'in.jsonl', format: 'jsonl' })
+    .transform('f', { type: 'function', inputs: ['in'], fn: (rec: Record<string, unknown>) => (rec.x === 'drop' ? null : rec) })
+    .transform('m', { type: 'map', inputs: ['f'], cast: { x: 'int' } })
+    .sink('out', { type: 'collect', inputs: ['m'], name: 'out' })
+    .run()
+  assert.equal(r.status, 'completed')
+  const dl = readFileSync(join(sub, 'state', 'dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  assert.equal(dl.length, 1)
+  assert.equal(dl[0].origin.line, 3)
+})
