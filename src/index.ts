@@ -92,8 +92,12 @@ type BatchFunctionResult = readonly object[] | Promise<readonly object[]>
 type FunctionOutput<R> = R extends Promise<infer P> ? FunctionOutput<P> : R extends readonly (infer E)[] ? E : Exclude<R, null | undefined | void>
 
 /** What a transform config produces, given the union of its inputs' record types. */
-export type TransformRecord<In, C> = C extends { type: 'filter' }
+export type TransformRecord<In, C> = C extends { type: 'filter' | 'dedupe' }
   ? In
+  : C extends { type: 'aggregate' }
+    ? AggregateOutput<In, C>
+    : C extends { type: 'enrich' }
+      ? Prettify<In & Record<string, unknown>>
   : C extends { type: 'map' }
     ? MapOutput<In, C>
     : C extends { type: 'parse' }
@@ -101,6 +105,24 @@ export type TransformRecord<In, C> = C extends { type: 'filter' }
       : C extends { type: 'function'; fn: (...args: never[]) => infer R }
         ? FunctionOutput<R>
         : Record<string, unknown>
+
+/** The value type of one aggregation call such as `sum(amount)` or `collect(item, 10)`. */
+type AggregationValue<In, A> = A extends `count()` | `count_distinct(${string})` | `approx_count_distinct(${string})`
+  ? number
+  : A extends `${'sum' | 'avg' | 'percentile' | 'p50' | 'p90' | 'p99'}(${string})`
+    ? number | null
+    : A extends `${'min' | 'max' | 'first' | 'last'}(${infer F})`
+      ? (F extends keyof In ? In[F] : unknown) | null
+      : A extends `collect(${infer F})`
+        ? (F extends `${infer G}, ${string}` ? (G extends keyof In ? In[G] : unknown) : F extends keyof In ? In[F] : unknown)[]
+        : unknown
+
+/** Rows of an `aggregate`: window bounds (not for `global`), the group keys, the aggregations. */
+type AggregateOutput<In, C> = Prettify<
+  (C extends { window: { type: 'global' } } ? unknown : { window_start: string; window_end: string }) &
+    (C extends { group_by: readonly (infer G extends string)[] } ? { [K in G]: K extends keyof In ? In[K] : unknown } : unknown) &
+    (C extends { aggregations: infer A extends Record<string, string> } ? { -readonly [K in keyof A]: AggregationValue<In, A[K]> } : unknown)
+>
 
 // ─── Builder ──────────────────────────────────────────────────────────────────────────────
 

@@ -274,3 +274,22 @@ export type Pinned = [
   _parseMerged, _parseTarget, _fnRecord, _fnArray, _fnPromiseNull, _fnUndefined, _fnBatch, _fnNull,
   _fanIn, _fanInFn, _routeNames, _routeBig, _routeRest,
 ]
+
+// ─── Stateful transforms ──────────────────────────────────────────────────────────────────
+
+const windowed = orders
+  .transform('per_minute', {
+    type: 'aggregate',
+    inputs: ['orders'],
+    group_by: ['country'],
+    window: { type: 'tumbling', size: '1m' },
+    time_field: 'ts',
+    aggregations: { n: 'count()', revenue: 'sum(amount)', biggest: 'max(amount)', ids: 'collect(order_id, 10)' },
+  })
+  .transform('totals', { type: 'aggregate', inputs: ['orders'], window: { type: 'global' }, aggregations: { n: 'count()' } })
+  .transform('unique', { type: 'dedupe', inputs: ['orders'], key: ['order_id'] })
+type _aggregate = Expect<
+  Equal<StreamOf<typeof windowed, 'per_minute'>, { window_start: string; window_end: string; country: string; n: number; revenue: number | null; biggest: number | null; ids: number[] }>
+>
+type _global = Expect<Equal<StreamOf<typeof windowed, 'totals'>, { n: number }>>
+type _dedupe = Expect<Equal<StreamOf<typeof windowed, 'unique'>, Order>>
