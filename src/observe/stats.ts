@@ -15,6 +15,8 @@ export interface ComponentStats {
   bytes: number
   /** Write failures retried (sinks). */
   retries: number
+  /** Stateful transforms: entries and approximate bytes held at the end of the run. */
+  state?: { keys: number; bytes: number }
 }
 
 export class RunStats {

@@ -313,6 +313,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
   if (stateful.length > 0 && !failure && !timedOut && inFlight.size === 0) {
     checkpoints.commitBarrier(new Map(stateful.map(({ id, t }) => [id, t.snapshot()])))
   }
+  for (const { id, t } of stateful) if (t.stateSize) stats.get(id).state = t.stateSize()
   for (const t of built.values()) if (t.kind === 'batch') await t.close?.()
   checkpoints.close()
   options.signal?.removeEventListener('abort', onUserStop)

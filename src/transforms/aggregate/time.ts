@@ -8,6 +8,13 @@ export const EPOCH_MS_THRESHOLD = 1e11
 const NUMERIC_RE = /^\s*[+-]?\d+(?:\.\d+)?\s*$/
 const NO_ZONE_RE = /^\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*$/
 
+const DATE_RE = /^\s*(\d{4})-(\d{2})-(\d{2})/
+
+function validDate(y: number, m: number, d: number): boolean {
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
+  return m >= 1 && m <= 12 && d >= 1 && d <= (m === 2 && leap ? 29 : DAYS_IN_MONTH[m - 1]!)
+}
+
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 /**
@@ -25,9 +32,7 @@ export function parseCanonicalIso(s: string): number {
   const h = d2(s, 11)
   const mi = d2(s, 14)
   const sec = d2(s, 17)
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 || h < 0 || mi < 0 || sec < 0) return NaN
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
-  if (d > (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1]!)) return NaN
+  if (y < 0 || h > 23 || mi > 59 || sec > 59 || h < 0 || mi < 0 || sec < 0 || !validDate(y, mo, d)) return NaN
   let ms = 0
   if (n > 20) {
     if (s.charCodeAt(19) !== 46 /* . */ || n === 21) return NaN
@@ -78,6 +83,9 @@ export function parseEventTime(v: unknown, format: TimeFormat): number {
       const t = parseCanonicalIso(v)
       if (t === t) return t
       if (format === 'auto' && NUMERIC_RE.test(v)) return fromEpoch(Number(v), format)
+      // Date.parse rolls impossible dates over (February 30 → March 1): refuse them.
+      const date = DATE_RE.exec(v)
+      if (date !== null && !validDate(Number(date[1]), Number(date[2]), Number(date[3]))) return NaN
       // Date.parse reads a date-time without a zone as local time: Sluice reads it as UTC.
       if (NO_ZONE_RE.test(v)) return Date.parse(`${v.trim().replace(' ', 'T')}Z`)
       return Date.parse(v)
