@@ -107,7 +107,7 @@ export type TransformRecord<In, C> = C extends { type: 'filter' | 'dedupe' }
         : Record<string, unknown>
 
 /** The value type of one aggregation call such as `sum(amount)` or `collect(item, 10)`. */
-type AggregationValue<In, A> = A extends `count()` | `count_distinct(${string})` | `approx_count_distinct(${string})`
+type AggregationValue<In, A> = A extends `count(${string})` | `count_distinct(${string})` | `approx_count_distinct(${string})`
   ? number
   : A extends `${'sum' | 'avg' | 'percentile' | 'p50' | 'p90' | 'p99'}(${string})`
     ? number | null

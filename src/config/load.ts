@@ -10,7 +10,7 @@ import type { Registry } from '../component/registry.js'
 import { ConfigError, ConfigErrors, type ConfigLocation, errorMessage } from '../core/errors.js'
 import { type Env, interpolateDocument, type Reread } from './interpolate.js'
 import { knownKeys, optionRows, schemaAt, typeText } from './render-docs.js'
-import { suggest } from './suggest.js'
+import { suggest } from '../component/suggest.js'
 import {
   type ChannelBounds,
   COMPONENT_NAME_RE,

@@ -5,7 +5,7 @@ import type { AnyDeclaration, ComponentKind } from '../component/define.js'
 import type { Registry } from '../component/registry.js'
 import { z } from '../component/options.js'
 import { ConfigError, ERROR_CATALOG } from '../core/errors.js'
-import { suggest } from './suggest.js'
+import { suggest } from '../component/suggest.js'
 import { commonKeysSchema, type ConfigPath, SECTIONS, settingsSchema } from './types.js'
 
 // ─── Schema walker ────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,7 @@
 // The component graph of a pipeline: resolves `inputs` (including `router.output` references),
 // and rejects unknown inputs, cycles and components nothing reads from, with config positions.
 import type { ComponentConfig, PipelineConfig } from '../../config/types.js'
-import { suggest } from '../../config/suggest.js'
+import { suggest } from '../../component/suggest.js'
 import { ConfigError, ConfigErrors } from '../errors.js'
 
 /** An edge: records leave `from` (through output `output` for routers) and enter `to`. */

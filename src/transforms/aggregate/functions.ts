@@ -1,7 +1,7 @@
 // The aggregation functions of `aggregate` and the parser of their calls (`sum(amount)`,
 // `percentile(latency_ms, 0.99)`, `collect(user, 10)`). Parsed once when the options are
 // validated, so a typo is a config error at `aggregations.<name>` with a near-miss suggestion.
-import { suggest } from '../../config/suggest.js'
+import { suggest } from '../../component/suggest.js'
 
 export type AggFn =
   | 'count'
@@ -80,7 +80,7 @@ export function parseAggregation(text: string): AggCall | string {
   if (typeof args === 'string') return args
   if (!spec.arity.includes(args.length)) {
     const n = spec.arity.map(String).join(' or ')
-    return `\`${name}\` takes ${n} argument${spec.arity.at(-1) === 1 ? '' : 's'} (\`${spec.signature}\`), found ${args.length}`
+    return `\`${name}\` takes ${n} argument${spec.arity.length === 1 && spec.arity[0] === 1 ? '' : 's'} (\`${spec.signature}\`), found ${args.length}`
   }
   if (name === 'count') return args.length === 0 ? { fn: 'count', field: false } : valueArg('count', args[0]!)
   if (name in SHORTHAND_Q) return { ...valueArg('percentile', args[0]!), q: SHORTHAND_Q[name] }

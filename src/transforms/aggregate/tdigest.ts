@@ -16,6 +16,10 @@ export interface TDigestState {
   w: number[]
   min: number
   max: number
+  /** Points not merged yet (kept as they are, so a restored digest equals the saved one). */
+  b?: number[]
+  /** Their weights, when not all 1. */
+  bw?: number[]
 }
 
 export class TDigest {
@@ -108,9 +112,12 @@ export class TDigest {
     return this.#max
   }
 
+  /** The state as it is (not compressed first: a digest restored from it behaves identically). */
   toJSON(): TDigestState {
-    this.#compress()
-    return { d: this.compression, m: this.#means.slice(), w: this.#weights.slice(), min: this.#min, max: this.#max }
+    const s: TDigestState = { d: this.compression, m: this.#means.slice(), w: this.#weights.slice(), min: this.#min, max: this.#max }
+    if (this.#buf.length > 0) s.b = this.#buf.slice()
+    if (this.#bufWeights !== undefined) s.bw = this.#bufWeights.slice()
+    return s
   }
 
   static fromJSON(s: TDigestState): TDigest {
@@ -118,8 +125,12 @@ export class TDigest {
     t.#means = s.m.slice()
     t.#weights = s.w.slice()
     t.#total = s.w.reduce((a, b) => a + b, 0)
-    t.#min = s.m.length ? s.min : Infinity
-    t.#max = s.m.length ? s.max : -Infinity
+    t.#buf = s.b ? s.b.slice() : []
+    t.#bufWeights = s.bw ? s.bw.slice() : undefined
+    t.#bufWeight = s.bw ? s.bw.reduce((a, b) => a + b, 0) : t.#buf.length
+    const empty = t.#means.length === 0 && t.#buf.length === 0
+    t.#min = empty ? Infinity : s.min
+    t.#max = empty ? -Infinity : s.max
     return t
   }
 

@@ -41,7 +41,7 @@ describe('aggregate windows against a reference', () => {
     const beforeFlush = d.rows.length
     assert.ok(beforeFlush > 0, 'windows are emitted as the watermark passes them, before the end')
     d.flush()
-    assert.deepEqual(d.rejected, [])
+    assert.equal(d.rejected.length, 0)
     assertMatchesReference(d.rows, reference(records, { type: 'tumbling', size: MIN }, GROUP, AGGS), GROUP, AGGS)
     assertOrdered(d.rows)
   })
@@ -72,7 +72,7 @@ describe('aggregate windows against a reference', () => {
     const d = new Driver(await build({ group_by: GROUP, window: { type: 'hopping', size: '5m', slide: '1m' }, time_field: 'ts', allowed_lateness: '15s', aggregations: AGGS }))
     feedAll(d, records)
     d.flush()
-    assert.deepEqual(d.rejected, [])
+    assert.equal(d.rejected.length, 0)
     assertMatchesReference(d.rows, reference(records, { type: 'hopping', size: 5 * MIN, slide: MIN }, GROUP, AGGS), GROUP, AGGS)
     assertOrdered(d.rows)
   })
@@ -80,7 +80,8 @@ describe('aggregate windows against a reference', () => {
   it('hopping: one record lands in exactly size/slide windows, and a slide that does not divide the size works', async () => {
     const d = new Driver(await build({ window: { type: 'hopping', size: '10s', slide: '3s' }, time_field: 'ts', aggregations: { n: 'count()' } }))
     d.feed([{ ts: iso(T0 + 9_500) }, { ts: iso(T0 + 17_000) }])
-    const rows = d.flush()
+    d.flush()
+    const rows = d.rows
     // Windows of 10 s starting every 3 s (from the epoch) that contain 9.5 s: starts 0, 3, 6, 9 s;
     // that contain 17 s: starts 9, 12, 15 s.
     assert.deepEqual(
@@ -97,7 +98,7 @@ describe('aggregate windows against a reference', () => {
     assert.ok(d.rows.length > 0, 'sessions close before the end')
     // Sessions close in the order of their ends; the rows of one call are ordered by start.
     assertOrdered(d.flush())
-    assert.deepEqual(d.rejected, [])
+    assert.equal(d.rejected.length, 0)
     // Merged sessions add their sums in another order: compare those within rounding.
     assertMatchesReference(d.rows, reference(records, { type: 'session', gap: 4 * MIN }, GROUP, AGGS), GROUP, AGGS, { sumTolerance: 1e-9 })
   })
@@ -152,7 +153,7 @@ describe('aggregate windows against a reference', () => {
     d.tick(T0 + 1e9)
     assert.equal(d.rows.length, 0, 'nothing before the end of input')
     d.flush()
-    assert.deepEqual(d.rejected, [])
+    assert.equal(d.rejected.length, 0)
     assert.equal(d.rows[0]!.window_start, undefined)
     assertMatchesReference(d.rows, reference(records, { type: 'global' }, GROUP, AGGS), GROUP, AGGS)
   })
