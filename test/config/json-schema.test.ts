@@ -20,6 +20,7 @@ describe('configJsonSchema', () => {
       'data_dir',
       'shutdown_timeout',
       'checkpoint_interval',
+      'state_checkpoint_interval',
       'channel',
       'dead_letter',
       'sources',
