@@ -16,8 +16,8 @@ import { cpus, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { renderSvg } from './lib/chart.ts'
-import { datasetPaths, generate } from './lib/gen-data.mjs'
+import { renderSvg } from './lib/chart.js'
+import { datasetPaths, generate } from './lib/gen-data.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)

@@ -37,7 +37,7 @@ export function renderSummary(result: RunResult, deadLetterFile?: string): strin
     `Read ${formatCount(t.read)} records (${formatBytes(stats.bytesRead)}), wrote ${formatCount(t.written)}, dead-lettered ${formatCount(t.deadLettered)}` +
       ` · ${formatCount(seconds > 0 ? t.read / seconds : 0)} records/s · peak RSS ${formatBytes(peakRss)}`,
   ]
-  const held = [...stats.components.values()].filter((s) => s.state)
+  const held = [...stats.components.values()].filter((s) => s.state && s.state.keys > 0)
   if (held.length > 0) lines.push(`State held: ${held.map((s) => `${s.id} ${formatCount(s.state!.keys)} keys (~${formatBytes(s.state!.bytes)})`).join(', ')}`)
   if (t.deadLettered > 0 && deadLetterFile) lines.push(`Dead letters: ${deadLetterFile}`)
   return lines.join('\n') + '\n'

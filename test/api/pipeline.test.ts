@@ -54,9 +54,19 @@ function quickstartInTypeScript() {
       set: { amount_cents: 'int(amount * 100.0 + 0.5)', large: 'amount >= 250' },
       remove: ['status', 'user_agent'],
     })
+    .transform('revenue_per_hour', {
+      type: 'aggregate',
+      inputs: ['paid_orders'],
+      group_by: ['country'],
+      window: { type: 'tumbling', size: '1h' },
+      time_field: 'ts',
+      allowed_lateness: '1m',
+      aggregations: { orders: 'count()', revenue: 'sum(amount)', avg_amount: 'avg(amount)', p90_amount: 'p90(amount)' },
+    })
     .transform('parsed_events', { type: 'parse', inputs: ['events'], format: 'json' })
     .transform('purchases', { type: 'filter', inputs: ['parsed_events'], condition: 'event == "purchase"' })
     .sink('orders_db', { type: 'sqlite', inputs: ['order_rows'], path: '../out/quickstart.db', table: 'paid_orders', upsert_key: ['order_id'] })
+    .sink('revenue_db', { type: 'sqlite', inputs: ['revenue_per_hour'], path: '../out/quickstart.db', table: 'revenue_per_hour', upsert_key: ['window_start', 'country'] })
     .sink('purchases_db', { type: 'sqlite', inputs: ['purchases'], path: '../out/quickstart.db', table: 'purchases', upsert_key: ['event_id'] })
 }
 

@@ -2,7 +2,7 @@
 // string chunks. Files are cached in bench/data/, keyed by row count and seed; generation time is
 // never part of a measurement.
 //
-//   node bench/lib/gen-data.mjs <rows> <seed> <out-dir>
+//   npx tsx bench/lib/gen-data.ts <rows> <seed> <out-dir>
 //
 // Columns: ts (ISO-8601 UTC, increasing with jitter), user_id (int, ~100k distinct, skewed),
 // country (50 two-letter codes, skewed), event (8 names, one is `purchase`), amount (2 decimals),
@@ -22,18 +22,18 @@ const UAS = [
   'Mozilla/5.0 (X11, Linux x86_64)', 'Edge/125.0', 'Googlebot/2.1 (+bot, crawler)', 'python-requests/2.32', 'Firefox/128.0',
 ]
 
-export function datasetPaths(dir, rows, seed) {
+export function datasetPaths(dir: string, rows: number, seed: number): { csv: string; jsonl: string } {
   const stem = join(dir, `events-${rows}-s${seed}`)
   return { csv: `${stem}.csv`, jsonl: `${stem}.jsonl` }
 }
 
-function cumulative(weights) {
+function cumulative(weights: number[]): number[] {
   const total = weights.reduce((a, b) => a + b, 0)
   let acc = 0
   return weights.map((w) => (acc += w) / total)
 }
 
-export function generate(rows, seed, dir) {
+export function generate(rows: number, seed: number, dir: string): { csv: string; jsonl: string } {
   mkdirSync(dir, { recursive: true })
   const paths = datasetPaths(dir, rows, seed)
   if (existsSync(paths.csv) && existsSync(paths.jsonl)) return paths
@@ -48,10 +48,10 @@ export function generate(rows, seed, dir) {
   }
   const countryCum = cumulative(COUNTRIES.map((_, i) => 1 / (i + 1) ** 0.8))
   const eventCum = cumulative(EVENT_WEIGHTS)
-  const pick = (cum) => {
+  const pick = (cum: number[]) => {
     const u = rand()
     let i = 0
-    while (cum[i] < u) i++
+    while (cum[i]! < u) i++
     return i
   }
   const uaCsv = UAS.map((u) => (u.includes(',') ? `"${u}"` : u))
@@ -95,7 +95,7 @@ export function generate(rows, seed, dir) {
   return paths
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/bench\//, '/bench/'))) {
   const [rows, seed, dir] = process.argv.slice(2)
   const t = performance.now()
   const p = generate(Number(rows), Number(seed), dir)
