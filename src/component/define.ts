@@ -57,6 +57,20 @@ export interface SourceContext<R> {
   deadLetter(items: SourceDeadLetter[], onAck?: () => void): Promise<void> | undefined
   /** Persistent positions for this source, stored in `data_dir`. */
   checkpoints: CheckpointHandle
+  /**
+   * True when the pipeline has stateful transforms: a source that commits positions somewhere
+   * else than `checkpoints` (Kafka offsets) must commit them only from `onBarrier` callbacks, so
+   * positions never run ahead of the state saved with them.
+   */
+  readonly deferCommits: boolean
+  /** Called after each checkpoint barrier saved positions and state (and at the final one). */
+  onBarrier(commit: () => Promise<void> | void): void
+  /**
+   * Run a checkpoint barrier now and resolve when it is saved (immediately when the pipeline has
+   * no stateful transform). A source with deferred commits calls it while shutting down, before
+   * it releases its client, so its final offsets follow the final state.
+   */
+  checkpointNow(): Promise<void>
   /** Report progress of bounded inputs for the progress bar (total may grow as files appear). */
   progress(update: { bytesRead?: number; bytesTotal?: number }): void
   /**

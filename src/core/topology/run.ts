@@ -86,6 +86,12 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
     if (saved !== undefined) t.restore(saved)
   }
   const clock = options.clock ?? { now: () => Date.now() }
+  /** Sources' own commits (Kafka offsets) that must follow each barrier. */
+  const barrierHooks: (() => Promise<void> | void)[] = []
+  const saveBarrier = async () => {
+    checkpoints.commitBarrier(new Map(stateful.map(({ id, t }) => [id, t.snapshot()])))
+    for (const hook of barrierHooks) await hook()
+  }
   const inFlight = new InFlight()
   const gate = new Gate()
   /** Every token counts in flight until it settles, so a barrier can wait for all of them. */
@@ -184,6 +190,53 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
     ]),
   )
 
+  // The shutdown deadline counts from the stop request — armed now, not once the sources have
+  // returned: a source blocked by backpressure from a stuck sink, or awaiting a stuck batch
+  // transform, must not make shutdown wait forever. A bounded run that ends by itself drains at
+  // the sinks' pace (retries included).
+  let timedOut = false
+  let deadline: NodeJS.Timeout | undefined
+  const armDeadline = () => {
+    deadline ??= setTimeout(() => {
+      timedOut = true
+      log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'Batches did not drain before shutdown_timeout; unacknowledged input will be read again on restart.')
+      hardStop.abort(new SluiceError('SLC_SHUTDOWN_TIMEOUT', 'shutdown timeout'))
+    }, config.shutdownTimeoutMs)
+  }
+  if (stopSources.signal.aborted) armDeadline()
+  else stopSources.signal.addEventListener('abort', armDeadline, { once: true })
+  // Past the deadline, stop waiting for whatever is still stuck (its input is not committed).
+  const hardStopped = new Promise<void>((resolve) => hardStop.signal.addEventListener('abort', () => resolve(), { once: true }))
+  const untilHardStop = (p: Promise<unknown>) => Promise.race([p, hardStopped])
+
+  // ── Stateful transforms: ticks, and barriers that save positions and state together. ──
+  let ticking: Promise<void> | undefined
+  const ticker = stateful.length === 0 ? undefined : setInterval(() => {
+    if (ticking || gate.closed) return
+    const now = clock.now()
+    ticking = emitStateful((t) => t.tick?.(now)).catch((e) => fail(asSluiceError(e, 'tick'))).finally(() => (ticking = undefined))
+  }, options.tickIntervalMs ?? 250)
+  ticker?.unref()
+  let barrierRunning: Promise<void> | undefined
+  /** Hold sources, wait until everything emitted is durable, save positions + state, resume. */
+  const barrier = async () => {
+    gate.close()
+    try {
+      await ticking
+      await untilHardStop(inFlight.idle())
+      if (inFlight.size === 0 && !failure) await saveBarrier()
+    } finally {
+      gate.open()
+    }
+  }
+  /** One barrier at a time: a request during a running one joins it. */
+  function runBarrier(): Promise<void> {
+    barrierRunning ??= barrier().catch((e) => fail(asSluiceError(e, 'checkpoint'))).finally(() => (barrierRunning = undefined))
+    return barrierRunning
+  }
+  const barriers = stateful.length === 0 ? undefined : setInterval(runBarrier, config.stateCheckpointIntervalMs)
+  barriers?.unref()
+
   const started = performance.now()
   const sourceRuns = config.components
     .filter((c) => c.kind === 'source')
@@ -223,6 +276,9 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
           )
           return dlq(letters, track((status) => (status === 'delivered' ? onAck?.() : undefined)))
         },
+        deferCommits: stateful.length > 0,
+        onBarrier: (commit) => barrierHooks.push(commit),
+        checkpointNow: () => (stateful.length === 0 ? Promise.resolve() : runBarrier()),
         endPartition: (partition) => {
           if (stateful.length === 0) return undefined
           if (gate.closed) return gate.wait().then(() => ctx.endPartition(partition))
@@ -240,50 +296,6 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
         if (!hardStop.signal.aborted) fail(asSluiceError(e, c.id))
       }
     })
-
-  // The shutdown deadline counts from the stop request — armed now, not once the sources have
-  // returned: a source blocked by backpressure from a stuck sink, or awaiting a stuck batch
-  // transform, must not make shutdown wait forever. A bounded run that ends by itself drains at
-  // the sinks' pace (retries included).
-  let timedOut = false
-  let deadline: NodeJS.Timeout | undefined
-  const armDeadline = () => {
-    deadline ??= setTimeout(() => {
-      timedOut = true
-      log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'Batches did not drain before shutdown_timeout; unacknowledged input will be read again on restart.')
-      hardStop.abort(new SluiceError('SLC_SHUTDOWN_TIMEOUT', 'shutdown timeout'))
-    }, config.shutdownTimeoutMs)
-  }
-  if (stopSources.signal.aborted) armDeadline()
-  else stopSources.signal.addEventListener('abort', armDeadline, { once: true })
-  // Past the deadline, stop waiting for whatever is still stuck (its input is not committed).
-  const hardStopped = new Promise<void>((resolve) => hardStop.signal.addEventListener('abort', () => resolve(), { once: true }))
-  const untilHardStop = (p: Promise<unknown>) => Promise.race([p, hardStopped])
-
-  // ── Stateful transforms: ticks, and barriers that save positions and state together. ──
-  let ticking: Promise<void> | undefined
-  const ticker = stateful.length === 0 ? undefined : setInterval(() => {
-    if (ticking || gate.closed) return
-    const now = clock.now()
-    ticking = emitStateful((t) => t.tick?.(now)).catch((e) => fail(asSluiceError(e, 'tick'))).finally(() => (ticking = undefined))
-  }, options.tickIntervalMs ?? 250)
-  ticker?.unref()
-  let barrierRunning: Promise<void> | undefined
-  /** Hold sources, wait until everything emitted is durable, save positions + state, resume. */
-  const barrier = async () => {
-    gate.close()
-    try {
-      await ticking
-      await untilHardStop(inFlight.idle())
-      if (inFlight.size === 0 && !failure) checkpoints.commitBarrier(new Map(stateful.map(({ id, t }) => [id, t.snapshot()])))
-    } finally {
-      gate.open()
-    }
-  }
-  const barriers = stateful.length === 0 ? undefined : setInterval(() => {
-    barrierRunning ??= barrier().catch((e) => fail(asSluiceError(e, 'checkpoint'))).finally(() => (barrierRunning = undefined))
-  }, config.stateCheckpointIntervalMs)
-  barriers?.unref()
 
   await untilHardStop(Promise.all(sourceRuns))
   clearInterval(barriers)
@@ -311,7 +323,11 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
   stopSources.signal.removeEventListener('abort', armDeadline)
   // Everything drained: the positions reached and the state now match — save them together.
   if (stateful.length > 0 && !failure && !timedOut && inFlight.size === 0) {
-    checkpoints.commitBarrier(new Map(stateful.map(({ id, t }) => [id, t.snapshot()])))
+    try {
+      await saveBarrier()
+    } catch (e) {
+      fail(asSluiceError(e, 'checkpoint'))
+    }
   }
   for (const { id, t } of stateful) if (t.stateSize) stats.get(id).state = t.stateSize()
   for (const t of built.values()) if (t.kind === 'batch') await t.close?.()
