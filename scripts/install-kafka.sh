@@ -45,10 +45,19 @@ command -v java >/dev/null || { log "java not found: install a JDK 17+ (apt-get 
 java_major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
 if [ "${java_major:-0}" -lt 17 ]; then log "Kafka 4.x needs Java 17+, found ${java_major:-unknown}"; exit 1; fi
 
+# Two test files may provision at once on a fresh machine: one installs, the other waits.
+mkdir -p "$KAFKA_ROOT"
+if command -v flock >/dev/null; then
+  exec 9>"$KAFKA_ROOT/.install.lock"
+  if ! flock -n 9; then log "another install is running; waiting for it ..."; flock 9; fi
+  if [ -z "${SLUICE_KAFKA_VERSION:-}" ] && [ -f "$KAFKA_ROOT/current" ] && [ -f "$KAFKA_ROOT/$(cat "$KAFKA_ROOT/current")/.complete" ]; then
+    log "Kafka $(cat "$KAFKA_ROOT/current") was installed by the other run"; exit 0
+  fi
+fi
+
 mvn_args=(-B -q)
 if [ -n "${SLUICE_MAVEN_REPO:-}" ]; then mvn_args+=("-Dmaven.repo.local=$SLUICE_MAVEN_REPO"); fi
 
-mkdir -p "$KAFKA_ROOT"
 work="$(mktemp -d "${TMPDIR:-/tmp}/sluice-kafka-install.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 

@@ -124,6 +124,8 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  // From here on a signal means a clean shutdown (scripts can wait for this line).
+  log.info({ config: file, components: config.components.length }, 'Pipeline started.')
 
   const stats = new RunStats()
   const progress = flags.progress && process.stderr.isTTY ? startProgress(stats) : undefined

@@ -299,7 +299,9 @@ interface Exit {
 }
 
 /**
- * Start `sluice run` and send `signals` at the given ms offsets (from spawn); resolves on exit.
+ * Start `sluice run` and send `signals` at the given ms offsets, counted from the moment it logs
+ * "Pipeline started." (its signal handlers are installed then; a loaded CI machine may take
+ * seconds to get there); resolves on exit.
  * The child is killed (and the test fails) if it is still alive `killAfterMs` after spawning.
  */
 function runWithSignals(dir: string, args: string[], signals: [number, NodeJS.Signals][], killAfterMs = 30_000): Promise<Exit> {
@@ -310,12 +312,17 @@ function runWithSignals(dir: string, args: string[], signals: [number, NodeJS.Si
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s))
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s))
     let firstSignalAt = 0
-    const timers = signals.map(([at, sig]) =>
-      setTimeout(() => {
-        firstSignalAt ||= performance.now()
-        child.kill(sig)
-      }, at),
-    )
+    let timers: NodeJS.Timeout[] = []
+    const onReady = (s: string) => {
+      if (timers.length > 0 || !(stderr + s).includes('Pipeline started.')) return
+      timers = signals.map(([at, sig]) =>
+        setTimeout(() => {
+          firstSignalAt ||= performance.now()
+          child.kill(sig)
+        }, at),
+      )
+    }
+    child.stderr.on('data', onReady)
     const killer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`sluice did not exit within ${killAfterMs} ms; stderr:\n${stderr}`))

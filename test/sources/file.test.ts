@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
+import { RunStats } from '../../src/observe/stats.js'
 import { runYaml } from '../../src/testing/index.js'
 
 const root = mkdtempSync(join(tmpdir(), 'sluice-file-'))
@@ -65,18 +66,25 @@ test('follow: reads what is appended and new files matching the glob, until stop
   const dir = freshDir()
   writeFileSync(join(dir, 'app-1.log'), 'one\n')
   const controller = new AbortController()
+  const stats = new RunStats()
   const running = runYaml(pipeline('{ type: file, path: "app-*.log", format: lines, follow: true, poll_interval: 20ms }'), {
     baseDir: dir,
     signal: controller.signal,
+    stats,
   })
   const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
-  await wait(150)
+  const received = () => (stats.components.has('in') ? stats.get('in').received : 0)
+  /** Wait (bounded) until the source has read `n` records: no fixed sleeps on a loaded machine. */
+  const until = async (n: number) => {
+    for (let i = 0; i < 500 && received() < n; i++) await wait(20)
+  }
+  await until(1)
   appendFileSync(join(dir, 'app-1.log'), 'two\nthree (no newline yet)')
-  await wait(150)
+  await until(2)
+  await wait(100)
   appendFileSync(join(dir, 'app-1.log'), ', now complete\n')
   writeFileSync(join(dir, 'app-2.log'), 'four\n')
-  // Many poll intervals later, stop: a graceful stop drains everything read so far.
-  await wait(300)
+  await until(4)
   controller.abort()
   const r = await running
   assert.equal(r.status, 'stopped')
@@ -92,11 +100,15 @@ test('gzip files are read once: not again on the next run, nor on every poll in 
   assert.equal((await runYaml(bounded, { baseDir: dir })).out('out').length, 1000)
   assert.equal((await runYaml(bounded, { baseDir: dir })).out('out').length, 0)
   const controller = new AbortController()
+  const stats = new RunStats()
   const running = runYaml(pipeline('{ type: file, path: "*.gz", format: jsonl, follow: true, poll_interval: 10ms }'), {
     baseDir: dir,
     signal: controller.signal,
     reset: true,
+    stats,
   })
+  // Once the file was read, let twenty more polls pass before stopping.
+  for (let i = 0; i < 500 && !(stats.components.has('in') && stats.get('in').received >= 1000); i++) await new Promise((r) => setTimeout(r, 20))
   await new Promise((r) => setTimeout(r, 200))
   controller.abort()
   assert.equal((await running).out('out').length, 1000, 'twenty polls, one read')

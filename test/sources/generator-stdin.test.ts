@@ -80,9 +80,12 @@ test('stdin: a shutdown mid-record dead-letters the incomplete tail instead of e
   const { spawn } = await import('node:child_process')
   writeFileSync(join(dir, 'stdin-stop.yaml'), 'data_dir: stop-state\nsources:\n  in: { type: stdin, format: lines }\nsinks:\n  out: { type: file, inputs: [in], path: stop.jsonl }\n')
   const bin = join(import.meta.dirname, '..', '..', 'bin', 'sluice.js')
-  const child = spawn(process.execPath, [bin, 'run', join(dir, 'stdin-stop.yaml'), '--log-level', 'warn'], { stdio: ['pipe', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [bin, 'run', join(dir, 'stdin-stop.yaml')], { stdio: ['pipe', 'ignore', 'pipe'] })
+  // Signal only once the handlers are in place (the CLI logs it), however slow the machine.
+  let stderr = ''
+  await new Promise<void>((resolve) => child.stderr.on('data', (d) => (stderr += d).includes('Pipeline started.') && resolve()))
   child.stdin.write('complete line\nhalf of a li')
-  await new Promise((r) => setTimeout(r, 800))
+  await new Promise((r) => setTimeout(r, 500))
   child.kill('SIGTERM')
   const code = await new Promise((r) => child.on('exit', r))
   assert.equal(code, 0)
