@@ -1,6 +1,6 @@
 /** The `kafka` sink: records produced to Apache Kafka topics (idempotent producer, acks=all). */
 import { defineSink } from '../../component/define.js'
-import { batchOptions, byteSize, duration, retryOptions, z } from '../../component/options.js'
+import { batchOptions, brokerList, byteSize, duration, retryOptions, z } from '../../component/options.js'
 import { compileTemplate } from '../../component/template.js'
 import { KafkaSink, TOPIC_NAME } from './sink.js'
 
@@ -19,13 +19,7 @@ const template = (description: string, example: string) =>
 
 const options = z
   .strictObject({
-    brokers: z
-      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
-      .transform((v) => (typeof v === 'string' ? v.split(',').map((b) => b.trim()).filter(Boolean) : v))
-      .meta({
-        description: 'Bootstrap brokers as `host:port`: a list, or one comma-separated string (handy with `${KAFKA_BROKERS}`).',
-        examples: [['127.0.0.1:9092'], 'kafka-1:9092,kafka-2:9092'],
-      }),
+    brokers: brokerList('Bootstrap brokers as `host:port`: a list, or one comma-separated string (handy with `${KAFKA_BROKERS}`).'),
     topic: template(
       'Topic to write to: a fixed name, or a template reading record fields (`events-{country}`; `{a.b}` for a nested field, `{{`/`}}` for braces). ' +
         'The sink never creates topics: a fixed topic that does not exist stops the sink at start; records whose templated topic does not exist, ' +
