@@ -194,11 +194,13 @@ describe('kafka sink', () => {
     })
     // Some partitions were written by the failed request: a later write must not be mistaken for
     // a duplicate of it (the producer starts a new id).
-    await sink.write([{ id: 1000, text: 'after' }, { id: 1001, text: 'after' }], signal)
+    const later = Array.from({ length: 20 }, (_, k) => ({ id: 1000 + k, text: 'after' }))
+    assert.equal(new Set(later.map((r) => murmur2Partition(Buffer.from(String(r.id)), 2))).size, 2, 'later records reach both partitions')
+    await sink.write(later, signal)
     await sink.close()
-    const back = await readJson('sink-small', 301)
+    const back = await readJson('sink-small', 319)
     const ids = back.map((r) => r.id as number).sort((a, b) => a - b)
-    assert.deepEqual(ids, [...Array.from({ length: 300 }, (_, i) => i).filter((i) => i !== 137), 1000, 1001])
+    assert.deepEqual(ids, [...Array.from({ length: 300 }, (_, i) => i).filter((i) => i !== 137), ...later.map((r) => r.id)])
   })
 
   it('in a pipeline, the oversized record is in the dead-letter file with the broker\'s reason and its input line', async () => {
