@@ -11,6 +11,7 @@ import {
   Admin,
   Consumer,
   GenericError,
+  ListOffsetTimestamps,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
   ProduceAcks,
@@ -83,6 +84,11 @@ export interface KafkaConsumerConfig {
   log: KafkaLogger
   /** The complete new assignment of this member, after every (re)join of the group. */
   onAssignment(partitions: TopicPartition[]): void
+  /**
+   * The coordinator announced a rebalance. The client rejoins at once (there is no revoke step
+   * before the join in the library), so this is the last moment to commit what is acknowledged.
+   */
+  onRebalance?(): void
 }
 
 /**
@@ -126,7 +132,10 @@ export class KafkaConsumer {
       cfg.onAssignment(parts)
       c.wakeUp()
     })
-    client.on('consumer:group:rebalance', () => cfg.log.info({ group: cfg.group }, 'The consumer group is rebalancing.'))
+    client.on('consumer:group:rebalance', () => {
+      cfg.log.info({ group: cfg.group }, 'The consumer group is rebalancing.')
+      cfg.onRebalance?.()
+    })
     const onAbort = () => void forceClose(client).catch(() => {})
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -143,22 +152,50 @@ export class KafkaConsumer {
     return c
   }
 
-  /** `reopen`: a replacement stream always resumes from the group's committed offsets. */
+  /**
+   * The library's stream always runs in COMMITTED mode: it reloads the group's commits after every
+   * rejoin, so partitions handed over by another member resume where that member committed. (In
+   * its EARLIEST/LATEST modes a partition gained in a rebalance restarts from a stale or earliest
+   * offset.) `start_from: earliest | latest` is a seek done once, before the first fetch: the
+   * offsets are set on the stream and committed, so the group agrees with where we start.
+   */
   private async openStream(reopen: boolean): Promise<void> {
-    const startFrom = reopen ? 'committed' : this.cfg.startFrom
-    const mode = startFrom === 'earliest' ? MessagesStreamModes.EARLIEST : startFrom === 'latest' ? MessagesStreamModes.LATEST : MessagesStreamModes.COMMITTED
     const stream = await this.client.consume({
       topics: this.cfg.topics,
-      mode,
+      mode: MessagesStreamModes.COMMITTED,
       fallbackMode: this.cfg.startFrom === 'latest' ? MessagesStreamFallbackModes.LATEST : MessagesStreamFallbackModes.EARLIEST,
       autocommit: false,
       maxBytes: this.cfg.maxPollBytes,
       highWaterMark: this.cfg.bufferedMessages,
     })
     this.stream = stream
-    stream.on('readable', () => this.wakeUp())
     stream.on('error', (err) => this.onStreamFailure(stream, err))
     stream.on('close', () => this.onStreamFailure(stream, undefined))
+    if (!reopen && this.cfg.startFrom !== 'committed') {
+      // Nothing fetches until a 'readable' listener exists, so the seek lands before any read.
+      await new Promise<void>((resolve) => {
+        stream.once('offsets', resolve)
+        stream.once('error', () => resolve())
+      })
+      await this.seekAll(stream, this.cfg.startFrom)
+    }
+    stream.on('readable', () => this.wakeUp())
+  }
+
+  /** Point every assigned partition at its earliest or latest offset and commit that. */
+  private async seekAll(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>, to: 'earliest' | 'latest'): Promise<void> {
+    const assigned: { topic: string; partition: number; offset: bigint }[] = []
+    const listed = await this.client.listOffsets({ topics: this.cfg.topics, timestamp: to === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST })
+    for (const a of this.client.assignments ?? []) {
+      for (const partition of a.partitions) {
+        const offset = listed.get(a.topic)?.[partition]
+        if (offset === undefined) continue
+        stream.offsetsToFetch.set(`${a.topic}:${partition}`, offset)
+        assigned.push({ topic: a.topic, partition, offset })
+      }
+    }
+    if (assigned.length > 0) await this.client.commit({ offsets: assigned.map((o) => ({ ...o, leaderEpoch: -1 })) })
+    this.cfg.log.info({ startFrom: to, partitions: assigned.length }, 'Assigned partitions start from the ' + to + ' offsets; commits updated.')
   }
 
   /**
