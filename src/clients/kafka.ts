@@ -379,6 +379,14 @@ export class KafkaAdmin {
   async listTopics(): Promise<string[]> {
     return this.client.listTopics({ includeInternals: false })
   }
+  /** Offsets committed by `group`, as `topic/partition` → next offset to read. */
+  async committedOffsets(group: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    for (const g of await this.client.listConsumerGroupOffsets({ groups: [group] })) {
+      for (const t of g.topics) for (const p of t.partitions) if (p.committedOffset >= 0n) out.set(`${t.name}/${p.partitionIndex}`, Number(p.committedOffset))
+    }
+    return out
+  }
   async close(): Promise<void> {
     await this.client.close()
   }

@@ -1,0 +1,160 @@
+// The kafka source in-process against a real broker: decoding, metadata, poison records to the
+// dead-letter output with topic/partition/offset (the partition keeps moving), start_from.
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { KafkaAdmin } from '../../src/clients/kafka.js'
+import { builtins } from '../../src/component/builtins.js'
+import { loadConfigText } from '../../src/config/load.js'
+import type { Rec } from '../../src/core/batch.js'
+import { runPipeline, type RunResult } from '../../src/core/topology/run.js'
+import { silentLogger } from '../../src/observe/log.js'
+import { collectSink, type CollectedRecords } from '../../src/testing/fault-sinks.js'
+import { consoleProduce, startKafka, type KafkaBroker } from '../services/kafka.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-src-'))
+const uniq = `t${process.pid}`
+let broker: KafkaBroker
+
+before(async () => {
+  broker = await startKafka()
+})
+after(async () => {
+  await broker?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** A pipeline running in-process whose collected records can be watched while it runs. */
+function start(yaml: string, dataDir: string) {
+  const collected: CollectedRecords = new Map()
+  const registry = builtins.with(collectSink(collected))
+  const config = loadConfigText(`data_dir: ${dataDir}\n${yaml}`, { registry, baseDir: dir, file: 'test.yaml', env: {} })
+  const stop = new AbortController()
+  const done: Promise<RunResult> = runPipeline(config, { registry, log: silentLogger(), signal: stop.signal })
+  return { out: (name: string): Rec[] => collected.get(name) ?? [], stop: () => stop.abort(), done }
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function committed(group: string): Promise<Map<string, number>> {
+  const admin = new KafkaAdmin([broker.bootstrap])
+  try {
+    return await admin.committedOffsets(group)
+  } finally {
+    await admin.close()
+  }
+}
+
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0)
+
+describe('kafka source', () => {
+  test('decodes JSON with metadata; poison records are dead-lettered with topic/partition/offset and committed past', { timeout: 90_000 }, async () => {
+    const topic = `${uniq}-poison`
+    const group = `${uniq}-poison-g`
+    await broker.createTopic(topic, 2)
+    const lines: string[] = []
+    const valid = new Set<number>()
+    for (let i = 0; i < 300; i++) {
+      const key = `k${i % 5}`
+      if (i % 50 === 7) lines.push(`${key}|{"id": ${i}, broken`)
+      else if (i === 123) lines.push(`${key}|{"id": ${i}, "pad": "${'x'.repeat(3000)}"}`)
+      else {
+        lines.push(`${key}|{"id": ${i}}`)
+        valid.add(i)
+      }
+    }
+    await consoleProduce(broker, topic, lines, { keySeparator: '|' })
+    const dataDir = join(dir, 'poison')
+    const p = start(
+      `sources:
+  in: { type: kafka, brokers: ["${broker.bootstrap}"], group: ${group}, topics: [${topic}], metadata_field: _kafka, max_record_bytes: 2KiB, commit_interval: 100ms }
+sinks:
+  out: { type: collect, inputs: [in], name: out }
+`,
+      dataDir,
+    )
+    const dlqFile = join(dataDir, 'dead-letter.jsonl')
+    const letters = () => (existsSync(dlqFile) ? readFileSync(dlqFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [])
+    try {
+      await until('every record and dead letter', () => p.out('out').length >= valid.size && letters().length >= 300 - valid.size)
+      // Commits reach the end of both partitions: the poison did not stop them.
+      await until('offsets committed to the end', async () => sum(await committed(group)) === 300)
+    } finally {
+      p.stop()
+    }
+    const result = await p.done
+    assert.equal(result.status, 'stopped', result.error?.message)
+
+    const out = p.out('out')
+    assert.deepEqual(new Set(out.map((r) => r.id)), valid)
+    assert.equal(out.length, valid.size)
+    const byPartition = new Map<number, number[]>()
+    for (const r of out) {
+      const m = r._kafka as { topic: string; partition: number; offset: number; key: string; timestamp: string; headers: object }
+      assert.equal(m.topic, topic)
+      assert.equal(m.key, `k${(r.id as number) % 5}`)
+      assert.ok(!Number.isNaN(Date.parse(m.timestamp)))
+      assert.deepEqual(m.headers, {})
+      byPartition.set(m.partition, [...(byPartition.get(m.partition) ?? []), m.offset])
+    }
+    // Each partition in offset order.
+    for (const offs of byPartition.values()) assert.deepEqual(offs, [...offs].sort((a, b) => a - b))
+
+    const dl = letters()
+    assert.equal(dl.length, 300 - valid.size)
+    const parse = dl.filter((d) => d.code === 'SLC_RECORD_PARSE')
+    const large = dl.filter((d) => d.code === 'SLC_RECORD_TOO_LARGE')
+    assert.equal(parse.length, 6)
+    assert.equal(large.length, 1)
+    for (const d of dl) {
+      assert.equal(d.origin.source, 'in')
+      assert.equal(d.origin.topic, topic)
+      assert.ok(d.origin.partition === 0 || d.origin.partition === 1)
+      assert.equal(typeof d.origin.offset, 'number')
+    }
+    assert.match(parse[0].raw, /^\{"id": \d+, broken$/)
+    assert.equal(large[0].raw, `{"id": 123, "pad": "${'x'.repeat(3000)}"}`)
+  })
+
+  test('start_from: latest reads only what is produced after joining; earliest replays the topic for the same group', { timeout: 90_000 }, async () => {
+    const topic = `${uniq}-start`
+    const group = `${uniq}-start-g`
+    await broker.createTopic(topic, 3)
+    await consoleProduce(broker, topic, Array.from({ length: 100 }, (_, i) => `old-${i}`))
+    const pipeline = (from: string) => `sources:
+  in: { type: kafka, brokers: ["${broker.bootstrap}"], group: ${group}, topics: [${topic}], format: text, start_from: ${from} }
+sinks:
+  out: { type: collect, inputs: [in], name: out }
+`
+    const latest = start(pipeline('latest'), join(dir, 'latest'))
+    try {
+      // The seek to the end is committed before the first fetch: the group shows it.
+      await until('the latest offsets committed', async () => sum(await committed(group)) === 100)
+      await consoleProduce(broker, topic, Array.from({ length: 50 }, (_, i) => `new-${i}`))
+      await until('the new records', () => latest.out('out').length >= 50)
+    } finally {
+      latest.stop()
+    }
+    assert.equal((await latest.done).status, 'stopped')
+    assert.deepEqual(latest.out('out').map((r) => r.message).sort(), Array.from({ length: 50 }, (_, i) => `new-${i}`).sort())
+    assert.equal(sum(await committed(group)), 150)
+
+    const earliest = start(pipeline('earliest'), join(dir, 'earliest'))
+    try {
+      await until('the whole topic again', () => earliest.out('out').length >= 150)
+    } finally {
+      earliest.stop()
+    }
+    assert.equal((await earliest.done).status, 'stopped')
+    assert.equal(new Set(earliest.out('out').map((r) => r.message)).size, 150)
+    assert.equal(earliest.out('out').length, 150)
+  })
+})
