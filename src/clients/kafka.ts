@@ -101,6 +101,9 @@ export class KafkaConsumer {
   private wake: (() => void) | undefined
   private closed = false
   private restarting = false
+  /** When the current stream last completed a fetch (or was opened). */
+  private lastFetch = Date.now()
+  private watchdog: NodeJS.Timeout | undefined
 
   private constructor(
     private readonly client: Consumer<Buffer, Buffer, Buffer, Buffer>,
@@ -149,7 +152,23 @@ export class KafkaConsumer {
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
+    c.watchdog = setInterval(() => c.checkStalled(), 1000).unref()
     return c
+  }
+
+  /**
+   * Seen on the real broker: after a broker restart the library retries the same fetch request
+   * (stale leader epochs) forever, each response failing to parse ("Out of bounds."), and the
+   * stream never errors. A stream that completed no fetch for this long while its buffer has room
+   * is replaced (fetches return at least every `maxWaitMs` when there is nothing to read).
+   */
+  private checkStalled(): void {
+    const s = this.stream
+    if (!s || this.closed || this.restarting) return
+    const stallMs = Math.max(10_000, 4 * (this.cfg.maxWaitMs ?? 500))
+    if (s.readableLength >= this.cfg.bufferedMessages || Date.now() - this.lastFetch < stallMs) return
+    this.onStreamFailure(s, new Error(`no fetch completed for ${Math.round((Date.now() - this.lastFetch) / 1000)} s`))
+    s.destroy()
   }
 
   /**
@@ -169,6 +188,8 @@ export class KafkaConsumer {
       highWaterMark: this.cfg.bufferedMessages,
     })
     this.stream = stream
+    this.lastFetch = Date.now()
+    stream.on('fetch', () => (this.lastFetch = Date.now()))
     stream.on('error', (err) => this.onStreamFailure(stream, err))
     stream.on('close', () => this.onStreamFailure(stream, undefined))
     if (!reopen && this.cfg.startFrom !== 'committed') {
@@ -283,6 +304,7 @@ export class KafkaConsumer {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearInterval(this.watchdog)
     this.wakeUp()
     const s = this.stream
     this.stream = undefined
