@@ -12,11 +12,13 @@ import {
   Consumer,
   GenericError,
   ListOffsetTimestamps,
+  UserError,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
   ProduceAcks,
   Producer,
   murmur2,
+  protocolErrorsCodesById,
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka'
@@ -332,8 +334,13 @@ export interface KafkaProducerConfig {
   compression: KafkaCompression
   /** Per-request timeout. */
   timeoutMs: number
-  /** Retries inside the client for errors it knows to be transient (the sink retries further). */
+  /**
+   * Retries inside the client for errors it knows to be transient (the sink retries further).
+   * At least 2: the library turns 0 or 1 into "retry forever" for idempotent producers.
+   */
   retries: number
+  /** Delay between the client's own retries (default 1 s). */
+  retryDelayMs?: number
 }
 
 export interface ProduceMessage {
@@ -360,27 +367,48 @@ export class KafkaProducer {
       acks: ProduceAcks.ALL,
       compression: cfg.compression,
       timeout: cfg.timeoutMs,
-      retries: cfg.retries,
-      retryDelay: 1000,
+      retries: Math.max(2, cfg.retries),
+      retryDelay: cfg.retryDelayMs ?? 1000,
       autocreateTopics: false,
       serializers: { headerKey: (k?: string) => (k === undefined ? undefined : Buffer.from(k)) },
     })
   }
 
-  /** Number of partitions of `topic` (from cached metadata, refreshed by the client). */
-  async partitions(topic: string): Promise<number> {
-    const md = await this.client.metadata({ topics: [topic] })
-    const t = md.topics.get(topic)
-    if (!t) throw new Error(`no metadata for topic ${topic}`)
-    return t.partitionsCount
+  /**
+   * Number of partitions of `topic` (from metadata the client caches for 5 s), or `undefined`
+   * when the cluster does not know the topic. Rejects when the cluster cannot be asked.
+   */
+  async partitions(topic: string): Promise<number | undefined> {
+    try {
+      const md = await this.client.metadata({ topics: [topic] })
+      return md.topics.get(topic)?.partitionsCount
+    } catch (e) {
+      // The client reports an unknown topic (after its retries) as a UserError with this text.
+      if (e instanceof UserError && e.message === `Unknown topic ${topic}.`) return undefined
+      throw e
+    }
   }
 
   /**
-   * Send messages with acks=all. Rejects with the client's error; its `produced.offsets` lists the
-   * partitions that were acknowledged (see classifyProduceFailure in the kafka sink).
+   * Send messages with acks=all; resolves once the broker acknowledged all of them. Rejects with
+   * the client's error: read it with `produceFailureDetails`.
+   *
+   * Idempotence, as the library 1.35 implements it: sequence numbers of a partition advance only
+   * when a whole send succeeds. Sending the very same messages again after a failure reuses the
+   * numbers, so the broker drops what an earlier attempt already wrote (no duplicate). Anything
+   * else after a failure must first call `resetIdempotence()`: a failed send may still have
+   * written some partitions, and a later send reusing their numbers would be taken for a
+   * duplicate and silently dropped by the broker (seen on Kafka 4.4: a send that failed with
+   * MESSAGE_TOO_LARGE on one partition wrote the other; the next message to that other partition
+   * was acknowledged with the old offset and never stored).
    */
   async send(messages: ProduceMessage[]): Promise<void> {
     await this.client.send({ messages })
+  }
+
+  /** Start over with a new producer id (sequence numbers restart at 0). */
+  async resetIdempotence(): Promise<void> {
+    await this.client.initIdempotentProducer({})
   }
 
   async close(): Promise<void> {
@@ -438,6 +466,61 @@ export function describeKafkaError(err: unknown): string {
   }
   walk(err, 0)
   return names.size > 0 ? `${err.message} (${[...names].slice(0, 4).join('; ')})` : err.message
+}
+
+/** Outcome of one topic-partition in a produce response. */
+export interface PartitionOutcome {
+  topic: string
+  partition: number
+  /** Broker error name (MESSAGE_TOO_LARGE); undefined when the partition was written. */
+  error?: string
+  /** The broker's error text and per-record errors, when it sent any. */
+  detail?: string
+}
+
+export interface ProduceFailureDetails {
+  /** Per-partition outcomes, when the broker answered the produce request with errors. */
+  partitions?: PartitionOutcome[]
+  /**
+   * Every error name in the chain: broker error names (NOT_ENOUGH_REPLICAS), client codes
+   * (PLT_KFK_NETWORK, PLT_KFK_TIMEOUT, PLT_KFK_USER) and errno codes (ECONNREFUSED).
+   */
+  names: Set<string>
+  /** One line for logs and dead letters. */
+  message: string
+}
+
+/**
+ * What a failed `KafkaProducer.send` tells: the broker's per-partition answer (the library keeps
+ * the parsed response on its ResponseError) and the names of every error in the chain.
+ */
+export function produceFailureDetails(err: unknown): ProduceFailureDetails {
+  const names = new Set<string>()
+  // Keyed by topic:partition; a later answer (the client's last retry) replaces an earlier one.
+  let partitions: Map<string, PartitionOutcome> | undefined
+  const walk = (e: unknown, depth: number): void => {
+    if (!e || typeof e !== 'object' || depth > 8) return
+    const x = e as { apiId?: unknown; code?: unknown; errors?: unknown; cause?: unknown; response?: unknown }
+    if (typeof x.apiId === 'string') names.add(x.apiId)
+    else if (typeof x.code === 'string' && x.code !== 'PLT_KFK_MULTIPLE' && x.code !== 'PLT_KFK_RESPONSE') names.add(x.code)
+    if (x.code === 'PLT_KFK_RESPONSE' && x.response && typeof x.response === 'object') {
+      const responses = (x.response as { responses?: unknown }).responses
+      if (Array.isArray(responses)) {
+        partitions ??= new Map()
+        for (const t of responses as { name: string; partitionResponses: { index: number; errorCode: number; errorMessage?: string | null; recordErrors?: { batchIndex: number; batchIndexErrorMessage?: string | null }[] }[] }[]) {
+          for (const p of t.partitionResponses) {
+            const recordErrors = (p.recordErrors ?? []).filter((r) => r.batchIndexErrorMessage).map((r) => `record ${r.batchIndex}: ${r.batchIndexErrorMessage}`)
+            const detail = [p.errorMessage, ...recordErrors].filter(Boolean).join('; ') || undefined
+            partitions.set(`${t.name}:${p.index}`, { topic: t.name, partition: p.index, error: p.errorCode === 0 ? undefined : (protocolErrorsCodesById[p.errorCode] ?? `ERROR_${p.errorCode}`), detail })
+          }
+        }
+      }
+    }
+    if (Array.isArray(x.errors)) for (const c of x.errors) walk(c, depth + 1)
+    if (x.cause) walk(x.cause, depth + 1)
+  }
+  walk(err, 0)
+  return { partitions: partitions && [...partitions.values()], names, message: describeKafkaError(err) }
 }
 
 /** Whether `err` came from the Kafka client (its errors carry `PLT_KFK_*` codes). */

@@ -9,15 +9,16 @@ import type { Rec } from '../core/batch.js'
  */
 export function encodeJsonl(records: Rec[]): string {
   let out = ''
-  for (let i = 0; i < records.length; i++) out += `${stringifyJson(records[i])}\n`
+  for (let i = 0; i < records.length; i++) out += `${encodeJson(records[i])}\n`
   return out
 }
 
 /**
- * JSON text of a value. The plain call is the fast path; only when it throws (a bigint) does
- * the slower replacer run, so batches without bigints pay nothing for the feature.
+ * JSON text of a value (bigints as in `encodeJsonl`). The plain call is the fast path; only when
+ * it throws (a bigint) does the slower replacer run, so batches without bigints pay nothing for
+ * the feature. Throws TypeError for a value JSON cannot represent (a cycle).
  */
-function stringifyJson(value: unknown): string {
+export function encodeJson(value: unknown): string {
   try {
     return JSON.stringify(value) ?? 'null'
   } catch (err) {
@@ -71,7 +72,7 @@ export function createCsvEncoder(options: CsvEncoderOptions): CsvEncoder {
       case 'object':
         if (value === null) return ''
         if (value instanceof Date) return Number.isNaN(value.getTime()) ? '' : value.toISOString()
-        return quoteIfNeeded(stringifyJson(value), special)
+        return quoteIfNeeded(encodeJson(value), special)
       default:
         return quoteIfNeeded(String(value), special)
     }

@@ -12,7 +12,7 @@ import { newDecodeOutput, type DecoderPosition, type RecordDecoder } from './typ
 export type { CsvColumnType, CsvOptions }
 export type { DecodeOutput, DecoderPosition, DecoderState, RecordDecoder } from './types.js'
 export { newDecodeOutput, resetDecodeOutput } from './types.js'
-export { encodeJsonl, createCsvEncoder, type CsvEncoder, type CsvEncoderOptions } from './encode.js'
+export { encodeJson, encodeJsonl, createCsvEncoder, type CsvEncoder, type CsvEncoderOptions } from './encode.js'
 export { DEFAULT_MAX_RAW_BYTES }
 
 export type DecoderFormat = 'csv' | 'jsonl' | 'lines'

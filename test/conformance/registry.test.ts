@@ -193,6 +193,7 @@ const printed = new Map<string, string[]>()
 
 /** How each sink that needs no server is driven and read back; a sink missing here fails the check below. */
 const sinkSuites: Record<string, Parameters<typeof sinkConformance>[0] | { skip: string }> = {
+  kafka: { skip: 'needs a broker: test/sinks/kafka.test.ts runs the suite against a real one' },
   sqlite: {
     decl: builtins.get('sink', 'sqlite')!,
     options: () => ({ path: 'nested/out.db', table: 'records' }),

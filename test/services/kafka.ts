@@ -305,7 +305,7 @@ async function waitForLeaders(bootstrap: string, topic: string, partitions: numb
   try {
     for (;;) {
       try {
-        if ((await probe.partitions(topic)) >= partitions) return
+        if (((await probe.partitions(topic)) ?? 0) >= partitions) return
       } catch (e) {
         if (Date.now() > deadline) throw e
       }
@@ -379,13 +379,13 @@ async function* joinLines(lines: AsyncIterable<string> | Iterable<string>): Asyn
 
 /**
  * Read up to `maxMessages` records with Kafka's ConsoleConsumer (no group commits). Ends after
- * `maxMessages`, or once no record arrived for `timeoutMs`. With `printKey`, each line is
- * `key\tvalue`.
+ * `maxMessages`, or once no record arrived for `timeoutMs`. Each line is the value, preceded by
+ * `key\t` with `printKey` and by `Partition:N\t` with `printPartition`.
  */
 export async function consoleConsume(
   broker: KafkaBroker,
   topic: string,
-  opts: { maxMessages: number; timeoutMs: number; fromBeginning?: boolean; printKey?: boolean },
+  opts: { maxMessages: number; timeoutMs: number; fromBeginning?: boolean; printKey?: boolean; printPartition?: boolean },
 ): Promise<string[]> {
   const args = [
     ...toolArgs(),
@@ -399,6 +399,7 @@ export async function consoleConsume(
   ]
   if (opts.fromBeginning ?? true) args.push('--from-beginning')
   if (opts.printKey) args.push('--formatter-property', 'print.key=true', '--formatter-property', 'key.separator=\t')
+  if (opts.printPartition) args.push('--formatter-property', 'print.partition=true')
   const child = spawnJava(args, ['ignore', 'pipe', 'pipe'])
   const chunks: Buffer[] = []
   let stderr = ''
