@@ -99,3 +99,12 @@ export function retryOptions() {
 }
 
 export type RetryPolicy = z.output<ReturnType<typeof retryOptions>>
+
+/** Kafka bootstrap brokers: a list of `host:port`, or one comma-separated string (`${KAFKA_BROKERS}`). */
+export function brokerList(description: string) {
+  return z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .transform((v) => (typeof v === 'string' ? v.split(',').map((b) => b.trim()).filter(Boolean) : v))
+    .pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')).min(1))
+    .meta({ description, examples: [['127.0.0.1:9092'], 'kafka-1:9092,kafka-2:9092'] })
+}

@@ -1,15 +1,12 @@
 // The `kafka` source declaration: options and docs; the behaviour is in source.ts.
 import { csvOptionsSchema } from '../../codecs/index.js'
 import { defineSource } from '../../component/define.js'
-import { byteSize, duration, z } from '../../component/options.js'
+import { brokerList, byteSize, duration, z } from '../../component/options.js'
 import { KafkaSource } from './source.js'
 
 const options = z
   .strictObject({
-    brokers: z
-      .array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port'))
-      .min(1)
-      .meta({ description: 'Bootstrap brokers as `host:port`; the client discovers the rest of the cluster from them.', examples: [['127.0.0.1:9092']] }),
+    brokers: brokerList('Bootstrap brokers as `host:port`: a list, or one comma-separated string (handy with `${KAFKA_BROKERS}`); the client discovers the rest of the cluster from them.'),
     group: z.string().min(1).meta({ description: 'Consumer group id. Processes with the same group share the partitions of the topics; each partition is read by one member at a time.' }),
     topics: z.array(z.string().min(1)).min(1).optional().meta({ description: 'Topics to read. Exactly one of `topics` and `topic_pattern`.' }),
     topic_pattern: z
@@ -89,7 +86,7 @@ export const kafka = defineSource({
   ].join('\n'),
   options,
   examples: [
-    { title: 'JSON events, resuming from the group\'s commits', yaml: 'type: kafka\nbrokers: ["${KAFKA_BROKERS:-127.0.0.1:9092}"]\ngroup: orders-loader\ntopics: [orders]' },
+    { title: 'JSON events, resuming from the group\'s commits', yaml: 'type: kafka\nbrokers: "${KAFKA_BROKERS:-127.0.0.1:9092}"\ngroup: orders-loader\ntopics: [orders]' },
     {
       title: 'Every topic matching a pattern, with message metadata',
       yaml: 'type: kafka\nbrokers: [kafka-1:9092, kafka-2:9092]\ngroup: audit\ntopic_pattern: "^audit-.*"\nformat: text\nmetadata_field: _kafka\nstart_from: earliest',
