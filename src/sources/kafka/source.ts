@@ -172,6 +172,7 @@ export class KafkaSource implements Source {
     }
     if (last < 0) return undefined
     st.next = last + 1
+    ctx.progress({ bytesRead: bytes })
     // One position per run; it commits once the records and the dead letters of the run are durable.
     const ack = st.tracker.push(last + 1)
     let parts = (records.length > 0 ? 1 : 0) + (letters ? 1 : 0)
