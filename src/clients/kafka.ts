@@ -289,6 +289,20 @@ export class KafkaConsumer {
     })
   }
 
+  /** The end offset (high watermark) of every partition of the topics now, as `topic/partition` → offset. */
+  async endOffsets(): Promise<Map<string, number>> {
+    const listed = await this.client.listOffsets({ topics: this.cfg.topics, timestamp: ListOffsetTimestamps.LATEST })
+    const out = new Map<string, number>()
+    for (const [topic, offsets] of listed) offsets.forEach((o, partition) => out.set(`${topic}/${partition}`, Number(o)))
+    return out
+  }
+
+  /** The next offset the client will fetch for a partition (everything below it was fetched); undefined before it is known. */
+  position(topic: string, partition: number): number | undefined {
+    const o = this.stream?.offsetsToFetch.get(`${topic}:${partition}`)
+    return o === undefined ? undefined : Number(o)
+  }
+
   /** Commit next-offsets-to-read for the given partitions (in one request). */
   async commit(offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
     if (offsets.length === 0) return

@@ -31,6 +31,15 @@ const options = z
           '`earliest` / `latest`: when the process starts, the partitions it is assigned are read from their first / next new record, ' +
           'and the group\'s commits for them are overwritten (a replay); partitions taken over later in a rebalance resume from the group\'s commits.',
       }),
+    stop_at_end: z
+      .boolean()
+      .default(false)
+      .meta({
+        description:
+          'Stop the source (and, once nothing else runs, the pipeline) when every partition assigned to this process has been read up to the end offset ' +
+          'it had when the source started; records produced later are left for the next run. For bounded runs: backfills, benchmarks, tests. ' +
+          'Offsets are committed as at shutdown. A process assigned no partition keeps waiting for one.',
+      }),
     format: z
       .enum(['json', 'csv', 'text'])
       .default('json')

@@ -103,12 +103,15 @@ export class KafkaSource implements Source {
   }
 
   private async readLoop(ctx: SourceContext<Rec>, consumer: KafkaConsumer): Promise<void> {
+    // stop_at_end: the end offsets of the topics when the source started are where it stops.
+    const end = this.o.stop_at_end ? await consumer.endOffsets() : undefined
     const msgs: KafkaMessage[] = []
     while (!ctx.signal.aborted) {
       msgs.length = 0
       consumer.read(this.o.batch_size, msgs)
       if (msgs.length === 0) {
-        await consumer.waitReadable(1000, ctx.signal)
+        if (end && this.atEnd(consumer, end)) return
+        await consumer.waitReadable(end ? 100 : 1000, ctx.signal)
         continue
       }
       // A fetch response holds each partition as one contiguous run: emit run by run, in order.
@@ -122,6 +125,20 @@ export class KafkaSource implements Source {
         from = to
       }
     }
+  }
+
+  /**
+   * stop_at_end, called when nothing is buffered: this member holds partitions and the client has
+   * fetched each of them up to its end offset at start, so every record below it was emitted.
+   */
+  private atEnd(consumer: KafkaConsumer, end: Map<string, number>): boolean {
+    if (this.assigned.size === 0) return false
+    for (const [key, st] of this.assigned) {
+      const stop = end.get(key) ?? 0
+      if (stop > 0 && !((consumer.position(st.topic, st.partition) ?? -1) >= stop)) return false
+    }
+    this.build.log.info({ partitions: [...this.assigned.keys()].map((k) => `${k}@${end.get(k) ?? 0}`) }, 'Every assigned partition is read up to its end offset at start (stop_at_end); stopping.')
+    return true
   }
 
   /** Decode and emit messages [from, to) of one partition; records and dead letters ack together. */
