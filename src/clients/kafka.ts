@@ -432,6 +432,10 @@ export class KafkaAdmin {
   async listTopics(): Promise<string[]> {
     return this.client.listTopics({ includeInternals: false })
   }
+  /** Set `group`'s committed offsets (the group must have no active member). */
+  async setCommitted(group: string, topic: string, offsets: Map<number, number>): Promise<void> {
+    await this.client.alterConsumerGroupOffsets({ groupId: group, topics: [{ name: topic, partitionOffsets: [...offsets].map(([partition, offset]) => ({ partition, offset: BigInt(offset) })) }] })
+  }
   /** Offsets committed by `group`, as `topic/partition` → next offset to read. */
   async committedOffsets(group: string): Promise<Map<string, number>> {
     const out = new Map<string, number>()

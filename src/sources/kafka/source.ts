@@ -205,6 +205,8 @@ export class KafkaSource implements Source {
     if (saved !== undefined && saved > offset) {
       this.build.log.info({ topic: st.topic, partition: st.partition, committed: offset, checkpoint: saved }, 'Skipping records already in the saved state.')
       st.next = saved
+      // Acknowledged at once, so the next barrier restores the group's commit to the saved one.
+      st.tracker.push(saved)()
       return false
     }
     return true
