@@ -515,6 +515,7 @@ export function produceFailureDetails(err: unknown): ProduceFailureDetails {
       if (Array.isArray(responses)) {
         partitions ??= new Map()
         for (const t of responses as { name: string; partitionResponses: { index: number; errorCode: number; errorMessage?: string | null; recordErrors?: { batchIndex: number; batchIndexErrorMessage?: string | null }[] }[] }[]) {
+          if (!Array.isArray(t.partitionResponses)) continue
           for (const p of t.partitionResponses) {
             const recordErrors = (p.recordErrors ?? []).filter((r) => r.batchIndexErrorMessage).map((r) => `record ${r.batchIndex}: ${r.batchIndexErrorMessage}`)
             const detail = [p.errorMessage, ...recordErrors].filter(Boolean).join('; ') || undefined

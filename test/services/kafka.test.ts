@@ -1,5 +1,6 @@
 // Tests of the Kafka test service itself: a real broker, the console tools, kill -9 and restart.
 import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -64,6 +65,40 @@ describe('kafka test service', () => {
     await consoleProduce(broker, 'svc-restart', ['after-1'])
     const out = await consoleConsume(broker, 'svc-restart', { maxMessages: 3, timeoutMs: 10_000 })
     assert.deepEqual(out, ['before-1', 'before-2', 'after-1'])
+  })
+
+  it('no broker JVM outlives a test process killed with SIGKILL', async () => {
+    // The child keeps its broker's folder under a TMPDIR of ours, removed below.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-kafka-orphan-'))
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'broker-then-wait.ts')], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve())
+        child.once('exit', (code) => reject(new Error(`the fixture exited (${code}) before its broker was ready`)))
+      })
+      const jvm = Number(execFileSync('pgrep', ['-P', String(child.pid), 'java'], { encoding: 'utf8' }).trim().split('\n')[0])
+      assert.ok(jvm > 0)
+      child.kill('SIGKILL')
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0)
+          return true
+        } catch {
+          return false
+        }
+      }
+      const deadline = Date.now() + 10_000
+      while (alive(jvm)) {
+        assert.ok(Date.now() < deadline, `JVM ${jvm} still runs 10 s after its parent was killed`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    } finally {
+      child.kill('SIGKILL')
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
   })
 
   it('consoleConsume returns what there is once timeoutMs passes without a record', async () => {

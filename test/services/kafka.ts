@@ -380,12 +380,13 @@ async function* joinLines(lines: AsyncIterable<string> | Iterable<string>): Asyn
 /**
  * Read up to `maxMessages` records with Kafka's ConsoleConsumer (no group commits). Ends after
  * `maxMessages`, or once no record arrived for `timeoutMs`. Each line is the value, preceded by
- * `key\t` with `printKey` and by `Partition:N\t` with `printPartition`.
+ * `key\t` with `printKey`, by `h1:v1,h2:v2\t` with `printHeaders` and by `Partition:N\t` with
+ * `printPartition`.
  */
 export async function consoleConsume(
   broker: KafkaBroker,
   topic: string,
-  opts: { maxMessages: number; timeoutMs: number; fromBeginning?: boolean; printKey?: boolean; printPartition?: boolean },
+  opts: { maxMessages: number; timeoutMs: number; fromBeginning?: boolean; printKey?: boolean; printPartition?: boolean; printHeaders?: boolean },
 ): Promise<string[]> {
   const args = [
     ...toolArgs(),
@@ -400,6 +401,7 @@ export async function consoleConsume(
   if (opts.fromBeginning ?? true) args.push('--from-beginning')
   if (opts.printKey) args.push('--formatter-property', 'print.key=true', '--formatter-property', 'key.separator=\t')
   if (opts.printPartition) args.push('--formatter-property', 'print.partition=true')
+  if (opts.printHeaders) args.push('--formatter-property', 'print.headers=true')
   const child = spawnJava(args, ['ignore', 'pipe', 'pipe'])
   const chunks: Buffer[] = []
   let stderr = ''

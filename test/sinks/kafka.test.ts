@@ -128,7 +128,9 @@ describe('kafka sink', () => {
       return true
     })
     await sink.close()
-    const us = await readJson('sink-tmpl-US', 50)
+    const usLines = await consoleConsume(broker, 'sink-tmpl-US', { maxMessages: 50, timeoutMs: 10_000, printHeaders: true })
+    assert.ok(usLines.every((l) => l.startsWith('origin:test\t')), usLines[0])
+    const us = usLines.map((l) => JSON.parse(l.slice('origin:test\t'.length)) as Rec)
     const de = await readJson('sink-tmpl-DE', 50)
     assert.deepEqual(us.map((r) => r.id), records.slice(0, 100).filter((r) => r.country === 'US').map((r) => r.id))
     assert.deepEqual(de.map((r) => r.id), records.slice(0, 100).filter((r) => r.country === 'DE').map((r) => r.id))
@@ -154,6 +156,24 @@ describe('kafka sink', () => {
     })
   }
 
+  it('format raw writes a field\'s text as the value; value_field with json writes only that field', async () => {
+    await broker.createTopic('sink-raw')
+    await broker.createTopic('sink-value-field')
+    const raw = build({ topic: 'sink-raw', format: 'raw', value_field: 'line' })
+    await assert.rejects(async () => raw.write([{ line: 'plain text, not JSON' }, { line: 42 }, { line: 'second' }], signal), (e: unknown) => {
+      assert.ok(e instanceof PartialBatchError)
+      assert.deepEqual([...e.failed.keys()], [1])
+      assert.match(e.failed.get(1)!.message, /must be a string or bytes/)
+      return true
+    })
+    await raw.close()
+    assert.deepEqual(await consoleConsume(broker, 'sink-raw', { maxMessages: 2, timeoutMs: 10_000 }), ['plain text, not JSON', 'second'])
+    const nested = build({ topic: 'sink-value-field', value_field: 'payload' })
+    await nested.write([{ id: 1, payload: { a: [1, 2] } }, { id: 2, payload: 'text' }], signal)
+    await nested.close()
+    assert.deepEqual(await consoleConsume(broker, 'sink-value-field', { maxMessages: 2, timeoutMs: 10_000 }), ['{"a":[1,2]}', '"text"'])
+  })
+
   it('zstd is a config error that says why', () => {
     const r = kafka.options.safeParse({ brokers: ['127.0.0.1:9092'], topic: 't', compression: 'zstd' })
     assert.equal(r.success, false)
@@ -174,11 +194,38 @@ describe('kafka sink', () => {
     })
     // Some partitions were written by the failed request: a later write must not be mistaken for
     // a duplicate of it (the producer starts a new id).
-    await sink.write([{ id: 1000, text: 'after' }, { id: 1001, text: 'after' }], signal)
+    const later = Array.from({ length: 20 }, (_, k) => ({ id: 1000 + k, text: 'after' }))
+    assert.equal(new Set(later.map((r) => murmur2Partition(Buffer.from(String(r.id)), 2))).size, 2, 'later records reach both partitions')
+    await sink.write(later, signal)
     await sink.close()
-    const back = await readJson('sink-small', 301)
+    const back = await readJson('sink-small', 319)
     const ids = back.map((r) => r.id as number).sort((a, b) => a - b)
-    assert.deepEqual(ids, [...Array.from({ length: 300 }, (_, i) => i).filter((i) => i !== 137), 1000, 1001])
+    assert.deepEqual(ids, [...Array.from({ length: 300 }, (_, i) => i).filter((i) => i !== 137), ...later.map((r) => r.id)])
+  })
+
+  it('in a pipeline, the oversized record is in the dead-letter file with the broker\'s reason and its input line', async () => {
+    await broker.createTopic('sink-small-e2e', 1, { 'max.message.bytes': '20000' })
+    const caseDir = fs.mkdtempSync(path.join(dir, 'dlq-'))
+    const lines = Array.from({ length: 500 }, (_, id) => JSON.stringify({ id, text: id === 321 ? 'y'.repeat(40_000) : 'ok' }))
+    fs.writeFileSync(path.join(caseDir, 'in.jsonl'), lines.join('\n') + '\n')
+    const result = await runYaml(`
+data_dir: .sluice
+sources:
+  in: { type: file, path: in.jsonl, format: jsonl }
+sinks:
+  out: { type: kafka, inputs: [in], brokers: [${broker.bootstrap}], topic: sink-small-e2e }
+`, { baseDir: caseDir })
+    assert.equal(result.status, 'completed', result.error?.message)
+    const letters = fs.readFileSync(path.join(caseDir, '.sluice', 'dead-letter.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec)
+    assert.equal(letters.length, 1)
+    const [letter] = letters as [{ code: string; message: string; component: string; origin: { line?: number }; record: { id: number } }]
+    assert.equal(letter.code, 'SLC_RECORD_REJECTED')
+    assert.equal(letter.component, 'out')
+    assert.match(letter.message, /MESSAGE_TOO_LARGE/)
+    assert.equal(letter.origin.line, 322)
+    assert.equal(letter.record.id, 321)
+    const back = await readJson('sink-small-e2e', 499)
+    assert.deepEqual(back.map((r) => r.id), Array.from({ length: 500 }, (_, i) => i).filter((i) => i !== 321))
   })
 
   it('broker killed mid-stream and restarted: the pipeline recovers by itself, nothing lost, duplicates bounded, memory flat', async () => {

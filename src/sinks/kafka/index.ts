@@ -1,6 +1,6 @@
 /** The `kafka` sink: records produced to Apache Kafka topics (idempotent producer, acks=all). */
 import { defineSink } from '../../component/define.js'
-import { batchOptions, byteSize, duration, retryOptions, z } from '../../component/options.js'
+import { batchOptions, brokerList, byteSize, duration, retryOptions, z } from '../../component/options.js'
 import { compileTemplate } from '../../component/template.js'
 import { KafkaSink, TOPIC_NAME } from './sink.js'
 
@@ -19,13 +19,7 @@ const template = (description: string, example: string) =>
 
 const options = z
   .strictObject({
-    brokers: z
-      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
-      .transform((v) => (typeof v === 'string' ? v.split(',').map((b) => b.trim()).filter(Boolean) : v))
-      .meta({
-        description: 'Bootstrap brokers as `host:port`: a list, or one comma-separated string (handy with `${KAFKA_BROKERS}`).',
-        examples: [['127.0.0.1:9092'], 'kafka-1:9092,kafka-2:9092'],
-      }),
+    brokers: brokerList('Bootstrap brokers as `host:port`: a list, or one comma-separated string (handy with `${KAFKA_BROKERS}`).'),
     topic: template(
       'Topic to write to: a fixed name, or a template reading record fields (`events-{country}`; `{a.b}` for a nested field, `{{`/`}}` for braces). ' +
         'The sink never creates topics: a fixed topic that does not exist stops the sink at start; records whose templated topic does not exist, ' +
@@ -131,9 +125,13 @@ export const kafka = defineSink({
     'idempotent: when a write is retried after a timeout or a broker restart, records the broker already stored are not stored twice. ' +
     'Duplicates remain possible only when retries are exhausted or the pipeline restarts and its source replays (at-least-once).\n\n' +
     'While brokers are unreachable, writes are retried with backoff (`retry`) and the sink stops pulling records, so the pipeline slows down ' +
-    'instead of buffering: memory stays bounded by `batch`. Network errors, timeouts, leader elections and `NOT_ENOUGH_REPLICAS` are retried. ' +
+    'instead of buffering: memory stays bounded by `batch`. Network errors, timeouts, leader elections and `NOT_ENOUGH_REPLICAS` are retried ' +
+    '(each attempt includes 2 quick retries inside the client, 1 s apart); once `retry.max_attempts` is spent the records are dead-lettered, ' +
+    'so raise it to ride out longer outages. ' +
     'A record the broker refuses (`MESSAGE_TOO_LARGE`, `INVALID_RECORD`) goes to the dead-letter output with the broker\'s reason while the ' +
     'rest of its batch is written; authorization failures and invalid topics dead-letter the records of that topic.\n\n' +
+    'At start the sink checks that the brokers answer and that a fixed `topic` exists; either failure stops the pipeline with a clear message. ' +
+    'Records are sent in order per partition; a write larger than `max_request_bytes` becomes several requests sent one after the other.\n\n' +
     'Compression `zstd` is not available on Node 20 (the client needs Node 22\'s zlib).',
   options,
   examples: [
