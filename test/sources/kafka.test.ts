@@ -210,4 +210,39 @@ sinks:
     // The source itself emitted only the new records (dedupe would hide a replay in the output).
     assert.equal(result.stats.get('in').sent, 10)
   })
+
+  test('topic_pattern reads every matching topic; a missing topic fails the run with SLC_SOURCE_NOT_FOUND', { timeout: 60_000 }, async () => {
+    await broker.createTopic(`${uniq}-pat-a`, 1)
+    await broker.createTopic(`${uniq}-pat-b`, 2)
+    await consoleProduce(broker, `${uniq}-pat-a`, ['a1', 'a2'])
+    await consoleProduce(broker, `${uniq}-pat-b`, ['b1', 'b2', 'b3'])
+    const p = start(
+      `sources:
+  in: { type: kafka, brokers: "${broker.bootstrap}", group: ${uniq}-pat-g, topic_pattern: "^${uniq}-pat-", format: text, metadata_field: m }
+sinks:
+  out: { type: collect, inputs: [in], name: out }
+`,
+      join(dir, 'pattern'),
+    )
+    try {
+      await until('records of both topics', () => p.out('out').length >= 5)
+    } finally {
+      p.stop()
+    }
+    assert.equal((await p.done).status, 'stopped')
+    assert.deepEqual(p.out('out').map((r) => `${(r.m as { topic: string }).topic.slice(-5)}:${r.message}`).sort(), ['pat-a:a1', 'pat-a:a2', 'pat-b:b1', 'pat-b:b2', 'pat-b:b3'])
+
+    const missing = start(
+      `sources:
+  in: { type: kafka, brokers: "${broker.bootstrap}", group: ${uniq}-missing-g, topics: [${uniq}-no-such-topic] }
+sinks:
+  out: { type: collect, inputs: [in], name: out }
+`,
+      join(dir, 'missing'),
+    )
+    const r = await missing.done
+    assert.equal(r.status, 'failed')
+    assert.equal(r.error?.code, 'SLC_SOURCE_NOT_FOUND')
+    assert.match(r.error!.message, /no-such-topic/)
+  })
 })

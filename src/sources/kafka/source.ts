@@ -55,7 +55,12 @@ export class KafkaSource implements Source {
   async run(ctx: SourceContext<Rec>): Promise<void> {
     const topics = await this.resolveTopics(ctx)
     if (ctx.signal.aborted) return
-    if (ctx.deferCommits) ctx.onBarrier(() => this.commit([...this.assigned.values(), ...this.releasing]))
+    if (ctx.deferCommits) {
+      ctx.onBarrier(async () => {
+        await this.commit([...this.assigned.values()])
+        await this.commit([...this.releasing], true)
+      })
+    }
     try {
       this.consumer = await KafkaConsumer.start(
         {
@@ -88,18 +93,36 @@ export class KafkaSource implements Source {
     }
   }
 
+  /**
+   * The topics to subscribe to. The library retries a missing topic forever, so existence is
+   * checked first; while the cluster does not answer, the listing is retried (the source waits
+   * for the brokers like the consumer itself would).
+   */
   private async resolveTopics(ctx: SourceContext<Rec>): Promise<string[]> {
-    if (this.o.topics) return this.o.topics
-    const pattern = new RegExp(this.o.topic_pattern!)
-    let topics: string[]
-    try {
-      topics = await topicsMatching(this.o.brokers, this.o.client_id, pattern)
-    } catch (e) {
-      throw new SluiceError('SLC_SOURCE_IO', `kafka source "${ctx.id}": cannot list topics: ${describeKafkaError(e)}`, { cause: e })
+    const pattern = this.o.topic_pattern === undefined ? undefined : new RegExp(this.o.topic_pattern)
+    for (let attempt = 0; !ctx.signal.aborted; attempt++) {
+      let existing: string[]
+      try {
+        existing = await topicsMatching(this.o.brokers, this.o.client_id, pattern ?? /.*/)
+      } catch (e) {
+        this.build.log.warn({ err: describeKafkaError(e), brokers: this.o.brokers }, 'Cannot list the Kafka topics; retrying.')
+        try {
+          await sleep(Math.min(8000, 1000 * 2 ** attempt), ctx.signal)
+        } catch {
+          return []
+        }
+        continue
+      }
+      if (pattern) {
+        if (existing.length === 0) throw new SluiceError('SLC_SOURCE_NOT_FOUND', `kafka source "${ctx.id}": no topic matches ${pattern}`)
+        this.build.log.info({ topics: existing }, 'Topics matching the pattern.')
+        return existing
+      }
+      const missing = this.o.topics!.filter((t) => !existing.includes(t))
+      if (missing.length > 0) throw new SluiceError('SLC_SOURCE_NOT_FOUND', `kafka source "${ctx.id}": no topic named ${missing.map((t) => `"${t}"`).join(', ')} on ${this.o.brokers.join(',')}`)
+      return this.o.topics!
     }
-    if (topics.length === 0) throw new SluiceError('SLC_SOURCE_NOT_FOUND', `kafka source "${ctx.id}": no topic matches ${pattern}`)
-    this.build.log.info({ topics }, 'Topics matching the pattern.')
-    return topics
+    return []
   }
 
   private async readLoop(ctx: SourceContext<Rec>, consumer: KafkaConsumer): Promise<void> {
