@@ -11,8 +11,8 @@ import { builtins } from '../../src/component/builtins.js'
 import { loadConfigText } from '../../src/config/load.js'
 import type { Rec } from '../../src/core/batch.js'
 import { runPipeline, type RunResult } from '../../src/core/topology/run.js'
-import { silentLogger } from '../../src/observe/log.js'
-import { collectSink, type CollectedRecords } from '../../src/testing/fault-sinks.js'
+import pino from 'pino'
+import { collectSink, faultySink, type CollectedRecords } from '../../src/testing/fault-sinks.js'
 import { consoleProduce, startKafka, type KafkaBroker } from '../services/kafka.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-src-'))
@@ -27,14 +27,16 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** A pipeline running in-process whose collected records can be watched while it runs. */
+/** A pipeline running in-process whose collected records and logs can be watched while it runs. */
 function start(yaml: string, dataDir: string) {
   const collected: CollectedRecords = new Map()
-  const registry = builtins.with(collectSink(collected))
+  const registry = builtins.with(collectSink(collected), faultySink(collected))
   const config = loadConfigText(`data_dir: ${dataDir}\n${yaml}`, { registry, baseDir: dir, file: 'test.yaml', env: {} })
   const stop = new AbortController()
-  const done: Promise<RunResult> = runPipeline(config, { registry, log: silentLogger(), signal: stop.signal })
-  return { out: (name: string): Rec[] => collected.get(name) ?? [], stop: () => stop.abort(), done }
+  const logs: Record<string, unknown>[] = []
+  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) })
+  const done: Promise<RunResult> = runPipeline(config, { registry, log, signal: stop.signal })
+  return { out: (name: string): Rec[] => collected.get(name) ?? [], stop: () => stop.abort(), done, logs }
 }
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -244,5 +246,48 @@ sinks:
     assert.equal(r.status, 'failed')
     assert.equal(r.error?.code, 'SLC_SOURCE_NOT_FOUND')
     assert.match(r.error!.message, /no-such-topic/)
+  })
+
+  test('rebalance: a second member takes half the partitions; records in flight at the revoke are the only ones read twice', { timeout: 90_000 }, async (t) => {
+    const topic = `${uniq}-rebalance`
+    const group = `${uniq}-rebalance-g`
+    const N = 6000
+    await broker.createTopic(topic, 4)
+    await consoleProduce(broker, topic, Array.from({ length: N }, (_, i) => `k${i % 100}|${JSON.stringify({ id: i })}`), { keySeparator: '|' })
+    // A slow sink keeps records in flight at the moment the partitions move.
+    const member = (name: string, delay: string) =>
+      start(
+        `channel: { max_records: 400, max_bytes: 1MiB }
+sources:
+  in: { type: kafka, brokers: "${broker.bootstrap}", group: ${group}, topics: [${topic}], batch_size: 100, buffered_messages: 200, commit_interval: 200ms, session_timeout: 6s }
+sinks:
+  out: { type: faulty, inputs: [in], name: out, delay: ${delay}, batch: { max_records: 100, linger: 5ms } }
+`,
+        join(dir, name),
+      )
+    const a = member('rebalance-a', '100ms')
+    let b: ReturnType<typeof member> | undefined
+    try {
+      await until('a under way', () => a.out('out').length >= 500)
+      b = member('rebalance-b', '0ms')
+      const union = () => new Set([...a.out('out'), ...b!.out('out')].map((r) => r.id)).size
+      await until('every record in a or b', () => union() >= N)
+      await until('a released what it lost', () => a.logs.some((l) => l.msg === 'Released a revoked partition.'))
+    } finally {
+      a.stop()
+      b?.stop()
+    }
+    assert.equal((await a.done).status, 'stopped')
+    assert.equal((await b!.done).status, 'stopped')
+    const ids = [...a.out('out'), ...b!.out('out')].map((r) => r.id as number)
+    const distinct = new Set(ids).size
+    const released = a.logs.filter((l) => l.msg === 'Released a revoked partition.') as { uncommitted: number; drained: boolean; partition: number }[]
+    const uncommitted = released.reduce((n, l) => n + l.uncommitted, 0)
+    const bJoined = b!.logs.filter((l) => l.msg === 'Joined the consumer group.').at(-1) as { partitions: string[] }
+    t.diagnostic(`a: ${a.out('out').length} records, b: ${b!.out('out').length} (partitions ${bJoined.partitions.join(' ')}); ${distinct} distinct of ${N}, ${ids.length - distinct} duplicates; a released ${released.length} partitions with ${uncommitted} records uncommitted (drained: ${released.map((l) => l.drained).join(',')})`)
+    assert.equal(distinct, N)
+    assert.ok(bJoined.partitions.length >= 1)
+    assert.ok(released.every((l) => l.drained), 'in-flight records of the revoked partitions were acknowledged within ack_timeout')
+    assert.ok(ids.length - distinct <= uncommitted, `${ids.length - distinct} duplicates, more than the ${uncommitted} records a had handed out but not committed at the revoke`)
   })
 })

@@ -28,6 +28,8 @@ interface PartitionState {
   readonly tracker: PositionTracker<number>
   /** Next offset to hand out; lower offsets (a re-fetch after a rejoin or reopen) are dropped. */
   next: number
+  /** First offset handed out in this ownership (-1 before any). */
+  first: number
   /** Last offset committed by this member for this ownership. */
   committed: number
   revoked: boolean
@@ -74,9 +76,11 @@ export class KafkaSource implements Source {
           maxPollBytes: this.o.max_fetch_bytes,
           bufferedMessages: this.o.buffered_messages,
           log: this.build.log,
+          // No commit when the rebalance is announced: measured on the real broker, a commit in
+          // that window fails (REBALANCE_IN_PROGRESS) and the library answers with another join,
+          // i.e. a second rebalance. What was acknowledged since the last commit_interval is
+          // read again by the new owner.
           onAssignment: (parts) => this.onAssignment(ctx, parts),
-          // Commit what is acknowledged before the partitions move: fewer duplicates downstream.
-          onRebalance: () => void (ctx.deferCommits ? ctx.checkpointNow() : this.commit([...this.assigned.values()])),
         },
         ctx.signal,
       )
@@ -222,12 +226,14 @@ export class KafkaSource implements Source {
    */
   private firstOwnership(ctx: SourceContext<Rec>, st: PartitionState, offset: number): boolean {
     st.next = offset
+    st.first = offset
     if (!ctx.deferCommits || this.seen.has(st.key)) return true
     this.seen.add(st.key)
     const saved = ctx.checkpoints.get<number>(st.key)
     if (saved !== undefined && saved > offset) {
       this.build.log.info({ topic: st.topic, partition: st.partition, committed: offset, checkpoint: saved }, 'Skipping records already in the saved state.')
       st.next = saved
+      st.first = saved
       // Acknowledged at once, so the next barrier restores the group's commit to the saved one.
       st.tracker.push(saved)()
       return false
@@ -255,18 +261,19 @@ export class KafkaSource implements Source {
       const ckey = `${this.o.group}/${key}`
       if (!ctx.deferCommits) this.seen.add(ckey)
       // Initial -1: "nothing acked yet" (the tracker would otherwise start at the stored position).
-      this.assigned.set(key, { topic: p.topic, partition: p.partition, key: ckey, tracker: ctx.checkpoints.tracker<number>(ckey, -1), next: -1, committed: -1, revoked: false })
+      this.assigned.set(key, { topic: p.topic, partition: p.partition, key: ckey, tracker: ctx.checkpoints.tracker<number>(ckey, -1), next: -1, first: -1, committed: -1, revoked: false })
     }
   }
 
   /** A revoked partition: wait (bounded) for its in-flight acks, commit them, forget it. */
   private async release(ctx: SourceContext<Rec>, st: PartitionState): Promise<void> {
-    const inFlight = st.tracker.inFlight
+    // Handed out but not committed by us: the most the new owner can read a second time.
+    const uncommitted = st.next < 0 ? 0 : st.next - Math.max(st.committed, st.first)
     const drained = await this.waitAcked([st], this.o.ack_timeout)
     if (ctx.deferCommits) await ctx.checkpointNow()
     // The new owner may have committed further already: never move its commit back.
     else await this.commit([st], true)
-    this.build.log.info({ topic: st.topic, partition: st.partition, inFlight, drained, committed: st.committed }, 'Released a revoked partition.')
+    this.build.log.info({ topic: st.topic, partition: st.partition, uncommitted, drained, committed: st.committed }, 'Released a revoked partition.')
   }
 
   /** Resolves true once nothing of `states` is in flight, false after `timeoutMs`. */
