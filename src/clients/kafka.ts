@@ -89,11 +89,6 @@ export interface KafkaConsumerConfig {
   log: KafkaLogger
   /** The complete new assignment of this member, after every (re)join of the group. */
   onAssignment(partitions: TopicPartition[]): void
-  /**
-   * The coordinator announced a rebalance. The client rejoins at once (there is no revoke step
-   * before the join in the library), so this is the last moment to commit what is acknowledged.
-   */
-  onRebalance?(): void
 }
 
 /**
@@ -140,10 +135,7 @@ export class KafkaConsumer {
       cfg.onAssignment(parts)
       c.wakeUp()
     })
-    client.on('consumer:group:rebalance', () => {
-      cfg.log.info({ group: cfg.group }, 'The consumer group is rebalancing.')
-      cfg.onRebalance?.()
-    })
+    client.on('consumer:group:rebalance', () => cfg.log.info({ group: cfg.group }, 'The consumer group is rebalancing.'))
     const onAbort = () => void forceClose(client).catch(() => {})
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -445,6 +437,10 @@ export class KafkaAdmin {
   }
   async listTopics(): Promise<string[]> {
     return this.client.listTopics({ includeInternals: false })
+  }
+  /** Set `group`'s committed offsets (the group must have no active member). */
+  async setCommitted(group: string, topic: string, offsets: Map<number, number>): Promise<void> {
+    await this.client.alterConsumerGroupOffsets({ groupId: group, topics: [{ name: topic, partitionOffsets: [...offsets].map(([partition, offset]) => ({ partition, offset: BigInt(offset) })) }] })
   }
   /** Offsets committed by `group`, as `topic/partition` → next offset to read. */
   async committedOffsets(group: string): Promise<Map<string, number>> {

@@ -28,6 +28,8 @@ interface PartitionState {
   readonly tracker: PositionTracker<number>
   /** Next offset to hand out; lower offsets (a re-fetch after a rejoin or reopen) are dropped. */
   next: number
+  /** First offset handed out in this ownership (-1 before any). */
+  first: number
   /** Last offset committed by this member for this ownership. */
   committed: number
   revoked: boolean
@@ -55,7 +57,12 @@ export class KafkaSource implements Source {
   async run(ctx: SourceContext<Rec>): Promise<void> {
     const topics = await this.resolveTopics(ctx)
     if (ctx.signal.aborted) return
-    if (ctx.deferCommits) ctx.onBarrier(() => this.commit([...this.assigned.values(), ...this.releasing]))
+    if (ctx.deferCommits) {
+      ctx.onBarrier(async () => {
+        await this.commit([...this.assigned.values()])
+        await this.commit([...this.releasing], true)
+      })
+    }
     try {
       this.consumer = await KafkaConsumer.start(
         {
@@ -69,9 +76,11 @@ export class KafkaSource implements Source {
           maxPollBytes: this.o.max_fetch_bytes,
           bufferedMessages: this.o.buffered_messages,
           log: this.build.log,
+          // No commit when the rebalance is announced: measured on the real broker, a commit in
+          // that window fails (REBALANCE_IN_PROGRESS) and the library answers with another join,
+          // i.e. a second rebalance. What was acknowledged since the last commit_interval is
+          // read again by the new owner.
           onAssignment: (parts) => this.onAssignment(ctx, parts),
-          // Commit what is acknowledged before the partitions move: fewer duplicates downstream.
-          onRebalance: () => void (ctx.deferCommits ? ctx.checkpointNow() : this.commit([...this.assigned.values()])),
         },
         ctx.signal,
       )
@@ -88,18 +97,36 @@ export class KafkaSource implements Source {
     }
   }
 
+  /**
+   * The topics to subscribe to. The library retries a missing topic forever, so existence is
+   * checked first; while the cluster does not answer, the listing is retried (the source waits
+   * for the brokers like the consumer itself would).
+   */
   private async resolveTopics(ctx: SourceContext<Rec>): Promise<string[]> {
-    if (this.o.topics) return this.o.topics
-    const pattern = new RegExp(this.o.topic_pattern!)
-    let topics: string[]
-    try {
-      topics = await topicsMatching(this.o.brokers, this.o.client_id, pattern)
-    } catch (e) {
-      throw new SluiceError('SLC_SOURCE_IO', `kafka source "${ctx.id}": cannot list topics: ${describeKafkaError(e)}`, { cause: e })
+    const pattern = this.o.topic_pattern === undefined ? undefined : new RegExp(this.o.topic_pattern)
+    for (let attempt = 0; !ctx.signal.aborted; attempt++) {
+      let existing: string[]
+      try {
+        existing = await topicsMatching(this.o.brokers, this.o.client_id, pattern ?? /.*/)
+      } catch (e) {
+        this.build.log.warn({ err: describeKafkaError(e), brokers: this.o.brokers }, 'Cannot list the Kafka topics; retrying.')
+        try {
+          await sleep(Math.min(8000, 1000 * 2 ** attempt), ctx.signal)
+        } catch {
+          return []
+        }
+        continue
+      }
+      if (pattern) {
+        if (existing.length === 0) throw new SluiceError('SLC_SOURCE_NOT_FOUND', `kafka source "${ctx.id}": no topic matches ${pattern}`)
+        this.build.log.info({ topics: existing }, 'Topics matching the pattern.')
+        return existing
+      }
+      const missing = this.o.topics!.filter((t) => !existing.includes(t))
+      if (missing.length > 0) throw new SluiceError('SLC_SOURCE_NOT_FOUND', `kafka source "${ctx.id}": no topic named ${missing.map((t) => `"${t}"`).join(', ')} on ${this.o.brokers.join(',')}`)
+      return this.o.topics!
     }
-    if (topics.length === 0) throw new SluiceError('SLC_SOURCE_NOT_FOUND', `kafka source "${ctx.id}": no topic matches ${pattern}`)
-    this.build.log.info({ topics }, 'Topics matching the pattern.')
-    return topics
+    return []
   }
 
   private async readLoop(ctx: SourceContext<Rec>, consumer: KafkaConsumer): Promise<void> {
@@ -216,12 +243,16 @@ export class KafkaSource implements Source {
    */
   private firstOwnership(ctx: SourceContext<Rec>, st: PartitionState, offset: number): boolean {
     st.next = offset
+    st.first = offset
     if (!ctx.deferCommits || this.seen.has(st.key)) return true
     this.seen.add(st.key)
     const saved = ctx.checkpoints.get<number>(st.key)
     if (saved !== undefined && saved > offset) {
       this.build.log.info({ topic: st.topic, partition: st.partition, committed: offset, checkpoint: saved }, 'Skipping records already in the saved state.')
       st.next = saved
+      st.first = saved
+      // Acknowledged at once, so the next barrier restores the group's commit to the saved one.
+      st.tracker.push(saved)()
       return false
     }
     return true
@@ -247,18 +278,19 @@ export class KafkaSource implements Source {
       const ckey = `${this.o.group}/${key}`
       if (!ctx.deferCommits) this.seen.add(ckey)
       // Initial -1: "nothing acked yet" (the tracker would otherwise start at the stored position).
-      this.assigned.set(key, { topic: p.topic, partition: p.partition, key: ckey, tracker: ctx.checkpoints.tracker<number>(ckey, -1), next: -1, committed: -1, revoked: false })
+      this.assigned.set(key, { topic: p.topic, partition: p.partition, key: ckey, tracker: ctx.checkpoints.tracker<number>(ckey, -1), next: -1, first: -1, committed: -1, revoked: false })
     }
   }
 
   /** A revoked partition: wait (bounded) for its in-flight acks, commit them, forget it. */
   private async release(ctx: SourceContext<Rec>, st: PartitionState): Promise<void> {
-    const inFlight = st.tracker.inFlight
+    // Handed out but not committed by us: the most the new owner can read a second time.
+    const uncommitted = st.next < 0 ? 0 : st.next - Math.max(st.committed, st.first)
     const drained = await this.waitAcked([st], this.o.ack_timeout)
     if (ctx.deferCommits) await ctx.checkpointNow()
     // The new owner may have committed further already: never move its commit back.
     else await this.commit([st], true)
-    this.build.log.info({ topic: st.topic, partition: st.partition, inFlight, drained, committed: st.committed }, 'Released a revoked partition.')
+    this.build.log.info({ topic: st.topic, partition: st.partition, uncommitted, drained, committed: st.committed }, 'Released a revoked partition.')
   }
 
   /** Resolves true once nothing of `states` is in flight, false after `timeoutMs`. */
