@@ -101,6 +101,11 @@ export class KafkaConsumer {
   private wake: (() => void) | undefined
   private closed = false
   private restarting = false
+  /**
+   * Between the coordinator's rebalance notice and the next assignment. A commit sent then is
+   * refused and the library reacts by joining again (a second rebalance): callers hold commits.
+   */
+  rebalancing = false
   /** When the current stream last completed a fetch (or was opened). */
   private lastFetch = Date.now()
   private watchdog: NodeJS.Timeout | undefined
@@ -132,10 +137,14 @@ export class KafkaConsumer {
       const parts: TopicPartition[] = []
       for (const a of p.assignments ?? []) for (const partition of a.partitions) parts.push({ topic: a.topic, partition })
       cfg.log.info({ group: cfg.group, generation: p.generationId, partitions: parts.map((x) => `${x.topic}/${x.partition}`) }, 'Joined the consumer group.')
+      c.rebalancing = false
       cfg.onAssignment(parts)
       c.wakeUp()
     })
-    client.on('consumer:group:rebalance', () => cfg.log.info({ group: cfg.group }, 'The consumer group is rebalancing.'))
+    client.on('consumer:group:rebalance', () => {
+      c.rebalancing = true
+      cfg.log.info({ group: cfg.group }, 'The consumer group is rebalancing.')
+    })
     const onAbort = () => void forceClose(client).catch(() => {})
     signal?.addEventListener('abort', onAbort, { once: true })
     try {

@@ -76,10 +76,8 @@ export class KafkaSource implements Source {
           maxPollBytes: this.o.max_fetch_bytes,
           bufferedMessages: this.o.buffered_messages,
           log: this.build.log,
-          // No commit when the rebalance is announced: measured on the real broker, a commit in
-          // that window fails (REBALANCE_IN_PROGRESS) and the library answers with another join,
-          // i.e. a second rebalance. What was acknowledged since the last commit_interval is
-          // read again by the new owner.
+          // No commit when the rebalance is announced (see KafkaConsumer.rebalancing): what was
+          // acknowledged since the last commit_interval is read again by the new owner.
           onAssignment: (parts) => this.onAssignment(ctx, parts),
         },
         ctx.signal,
@@ -311,7 +309,8 @@ export class KafkaSource implements Source {
   private commit(states: PartitionState[], onlyIfAhead = false): Promise<void> {
     const run = async () => {
       const consumer = this.consumer
-      if (!consumer || this.closed) return
+      // During a rebalance a commit would trigger another one; the next commit carries it.
+      if (!consumer || this.closed || consumer.rebalancing) return
       const due = states.filter((s) => s.tracker.committed! > s.committed)
       if (due.length === 0) return
       try {
