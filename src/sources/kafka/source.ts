@@ -32,7 +32,6 @@ interface PartitionState {
   first: number
   /** Last offset committed by this member for this ownership. */
   committed: number
-  revoked: boolean
 }
 
 export class KafkaSource implements Source {
@@ -262,7 +261,6 @@ export class KafkaSource implements Source {
     for (const [key, st] of this.assigned) {
       if (now.has(key)) continue
       this.assigned.delete(key)
-      st.revoked = true
       this.releasing.add(st)
       const release = this.release(ctx, st).finally(() => {
         this.releasing.delete(st)
@@ -274,9 +272,8 @@ export class KafkaSource implements Source {
       const key = `${p.topic}/${p.partition}`
       if (this.assigned.has(key)) continue
       const ckey = `${this.o.group}/${key}`
-      if (!ctx.deferCommits) this.seen.add(ckey)
       // Initial -1: "nothing acked yet" (the tracker would otherwise start at the stored position).
-      this.assigned.set(key, { topic: p.topic, partition: p.partition, key: ckey, tracker: ctx.checkpoints.tracker<number>(ckey, -1), next: -1, first: -1, committed: -1, revoked: false })
+      this.assigned.set(key, { topic: p.topic, partition: p.partition, key: ckey, tracker: ctx.checkpoints.tracker<number>(ckey, -1), next: -1, first: -1, committed: -1 })
     }
   }
 
