@@ -3,7 +3,7 @@
 //
 //   npm run bench                      the whole suite at default sizes
 //   npm run bench -- --quick           small sizes, a fast check
-//   npm run bench -- W1 W2             chosen workloads only
+//   npm run bench -- W1 W2             chosen workloads only (W1 … W5, K1, K2)
 //   npm run bench -- --help            every option
 //
 // Each batch engine is measured the same way from outside (wall time, user+sys CPU, peak RSS via
@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { renderSvg } from './lib/chart.js'
 import { datasetPaths, generate } from './lib/gen-data.js'
+import { kafkaWorkloads } from './lib/kafka-bench.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH)
@@ -30,9 +31,9 @@ const BENTHOS = join(PEERS, 'bin', 'benthos')
 
 // ─── CLI ──────────────────────────────────────────────────────────────────────────────────
 
-const HELP = `usage: npm run bench -- [W1 W2 W3 W4 W5] [options]
+const HELP = `usage: npm run bench -- [W1 W2 W3 W4 W5 K1 K2] [options]
 
-  --quick              small sizes: ${'500k rows, 3 runs, W3 2 rates × 10 s, W4 1 GB'}
+  --quick              small sizes: ${'500k rows, 3 runs, W3 2 rates × 10 s, W4 1 GB, 200k Kafka records'}
   --rows N             rows of the events table for W1/W2/W5 (default 5000000)
   --runs N             runs per engine for W1/W2/W5 (default 3)
   --seed N             data seed (default 42)
@@ -40,6 +41,7 @@ const HELP = `usage: npm run bench -- [W1 W2 W3 W4 W5] [options]
   --w3-rates a,b       W3 rates in events/s (default 10000,50000,100000,200000)
   --w3-seconds N       W3 seconds per rate (default 60)
   --w4-gb N            W4 gigabytes of synthetic data (default 20)
+  --kafka-records N    events loaded into the K1/K2 input topic (default 2000000)
   --skip-setup         do not run bench/peers/setup.sh
   --skip-build         do not run npm run build first
   --out DIR            where latest.{json,md,svg} go (default bench/results)
@@ -55,6 +57,7 @@ interface Options {
   w3Rates: number[]
   w3Seconds: number
   w4Gb: number
+  kafkaRecords: number
   skipSetup: boolean
   skipBuild: boolean
   out: string
@@ -72,6 +75,7 @@ function parseArgs(argv: string[]): Options {
     w3Rates: quick ? [10_000, 100_000] : [10_000, 50_000, 100_000, 200_000],
     w3Seconds: quick ? 10 : 60,
     w4Gb: quick ? 1 : 20,
+    kafkaRecords: quick ? 200_000 : 2_000_000,
     skipSetup: false,
     skipBuild: false,
     out: RESULTS,
@@ -83,7 +87,7 @@ function parseArgs(argv: string[]): Options {
       if (v === undefined) die(`${a} needs a value`)
       return v
     }
-    if (/^w[1-5]$/i.test(a)) o.workloads.push(a.toUpperCase())
+    if (/^(w[1-5]|k[12])$/i.test(a)) o.workloads.push(a.toUpperCase())
     else if (a === '--quick') continue
     else if (a === '--rows') o.rows = Number(next())
     else if (a === '--runs') o.runs = Number(next())
@@ -92,6 +96,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--w3-rates') o.w3Rates = next().split(',').map(Number)
     else if (a === '--w3-seconds') o.w3Seconds = Number(next())
     else if (a === '--w4-gb') o.w4Gb = Number(next())
+    else if (a === '--kafka-records') o.kafkaRecords = Number(next())
     else if (a === '--skip-setup') o.skipSetup = true
     else if (a === '--skip-build') o.skipBuild = true
     else if (a === '--out') o.out = resolve(next())
@@ -100,8 +105,8 @@ function parseArgs(argv: string[]): Options {
       process.exit(0)
     } else die(`unknown argument ${a}\n${HELP}`)
   }
-  if (o.workloads.length === 0) o.workloads = ['W1', 'W2', 'W3', 'W4', 'W5']
-  if (!(o.runs >= 1) || !(o.rows >= 1)) die('--runs and --rows must be positive')
+  if (o.workloads.length === 0) o.workloads = ['W1', 'W2', 'W3', 'W4', 'W5', 'K1', 'K2']
+  if (!(o.runs >= 1) || !(o.rows >= 1) || !(o.kafkaRecords >= 1)) die('--runs, --rows and --kafka-records must be positive')
   return o
 }
 
@@ -620,7 +625,7 @@ function markdown(report: any): string {
   for (const w of report.workloads) {
     out.push(`## ${w.title}`, '', w.description, '')
     if (w.input) out.push(`Input: \`${w.input.path}\`, ${fmt(w.input.rows, 0)} rows, ${fmt(w.input.bytes / 1e6, 0)} MB; ${w.runs_per_engine} runs per engine, interleaved; medians.`, '')
-    if (w.id === 'W1' || w.id === 'W2' || w.id === 'W5') {
+    if (w.id === 'W1' || w.id === 'W2' || w.id === 'W5' || w.id === 'K1' || w.id === 'K2') {
       out.push('| engine | wall s | × Sluice (time) | CPU s | records/s | MB/s | peak RSS MB | × Sluice (RSS) | output |', '|---|---:|---:|---:|---:|---:|---:|---:|---|')
       for (const e of w.engines) {
         if (e.status === 'ok' || e.status === 'mismatch')
@@ -693,11 +698,19 @@ async function main() {
     files = generate(opts.rows, opts.seed, DATA)
   }
   const workloads: WorkloadResult[] = []
+  const kafkaIds = opts.workloads.filter((w): w is 'K1' | 'K2' => w === 'K1' || w === 'K2')
   for (const w of opts.workloads) {
-    log(`── ${w}`)
+    if (kafkaIds.includes(w as 'K1') && w !== kafkaIds[0]) continue // done with the first
+    log(`── ${kafkaIds[0] === w ? kafkaIds.join(' ') : w}`)
     if (w === 'W1' || w === 'W2') workloads.push(await batchWorkload(w, opts, status, files))
     else if (w === 'W3') workloads.push(await w3(opts, status))
     else if (w === 'W4') workloads.push(await w4(opts))
+    else if (w === kafkaIds[0]) {
+      // K1 and K2 share one broker and one load of the input topic.
+      const r = await kafkaWorkloads(kafkaIds, { records: opts.kafkaRecords, runs: opts.runs, seed: opts.seed, engines: opts.engines, status, data: DATA, out: OUT, root: ROOT, bench: BENCH, measure, log })
+      workloads.push(...(r.workloads as WorkloadResult[]))
+      failures.push(...r.failures)
+    }
     else if (w === 'W5') {
       workloads.push({
         id: 'W5', title: 'W5 — parallel scaling', description: 'W1 with threads: 1 vs threads: 2',
@@ -709,7 +722,7 @@ async function main() {
   const total = (performance.now() - started) / 1000
   const report = {
     date: new Date().toISOString(), args: rawArgs, quick: opts.quick, total_s: round(total, 0), machine: machine(), build: buildNote ?? 'npm run build: ok', peers: status,
-    parameters: { rows: opts.rows, runs: opts.runs, seed: opts.seed, w3_rates: opts.w3Rates, w3_seconds: opts.w3Seconds, w4_gb: opts.w4Gb },
+    parameters: { rows: opts.rows, runs: opts.runs, seed: opts.seed, w3_rates: opts.w3Rates, w3_seconds: opts.w3Seconds, w4_gb: opts.w4Gb, kafka_records: opts.kafkaRecords },
     failures, workloads,
   }
   writeFileSync(join(opts.out, 'latest.json'), JSON.stringify(report, null, 2) + '\n')

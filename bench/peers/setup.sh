@@ -2,7 +2,7 @@
 # Installs the benchmark's peer engines. Idempotent: each step is skipped when its result is
 # already there. Never run by `npm install`; `npm run bench` calls it (or run it by hand).
 #   pandas, Polars, DuckDB  -> bench/.venv (PyPI)
-#   Miller, jq              -> Debian packages (apt-get)
+#   Miller, jq, kcat        -> Debian packages (apt-get)
 #   Benthos                 -> bench/peers/bin/benthos (go install from the Go module proxy)
 # A peer that cannot be installed is written to bench/peers/status.json as missing, with the
 # reason; the harness reports it as missing instead of faking it.
@@ -51,6 +51,7 @@ fi
 need_apt=""
 command -v mlr >/dev/null 2>&1 || need_apt="$need_apt miller"
 command -v jq  >/dev/null 2>&1 || need_apt="$need_apt jq"
+command -v kcat >/dev/null 2>&1 || need_apt="$need_apt kcat"
 if [ -n "$need_apt" ]; then
   if [ "$(id -u)" = 0 ]; then
     (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $need_apt) >>"$log" 2>&1
@@ -60,6 +61,12 @@ if [ -n "$need_apt" ]; then
 fi
 if command -v mlr >/dev/null 2>&1; then note miller "ok $(mlr --version 2>&1 | head -1)"; else note miller "missing: apt-get install miller failed"; fi
 if command -v jq  >/dev/null 2>&1; then note jq "ok $(jq --version 2>&1)"; else note jq "missing: apt-get install jq failed"; fi
+# kcat: C, librdkafka; the physical floor of the Kafka workloads (K1, K2).
+if command -v kcat >/dev/null 2>&1; then
+  note kcat "ok $(kcat -V 2>&1 | sed -n 's/^Version \([^ ]*\) .*librdkafka \([^ ]*\).*/kcat \1 (librdkafka \2)/p' | head -1)"
+else
+  note kcat "missing: apt-get install kcat failed"
+fi
 
 # --- Benthos ------------------------------------------------------------------------------
 if [ ! -x "$bin/benthos" ]; then
@@ -83,7 +90,7 @@ fi
 {
   echo "{"
   first=1
-  for k in pandas polars duckdb miller jq benthos; do
+  for k in pandas polars duckdb miller jq kcat benthos; do
     [ $first = 1 ] || echo ","
     first=0
     printf '  "%s": "%s"' "$k" "$(echo "${st[$k]:-missing: not attempted}" | sed 's/\\/\\\\/g; s/"/\\"/g')"

@@ -11,6 +11,7 @@ import {
   Admin,
   Consumer,
   GenericError,
+  ListOffsetTimestamps,
   UserError,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
@@ -59,9 +60,12 @@ export interface KafkaLogger {
   warn(obj: object, msg: string): void
 }
 
-/** Retry delay for reconnects and group operations: 1 s doubling to 15 s, with ±20% jitter. */
+/**
+ * Retry delay for reconnects and group operations: 1 s doubling to 8 s, with ±20% jitter. The cap
+ * is what a broker restart costs on top of its own start (measured: 15 s made recovery ~20 s).
+ */
 function retryDelay(_client: unknown, _op: string, attempt: number): number {
-  const base = Math.min(15_000, 1000 * 2 ** Math.min(4, Math.max(0, attempt - 1)))
+  const base = Math.min(8_000, 1000 * 2 ** Math.min(3, Math.max(0, attempt - 1)))
   return Math.round(base * (0.8 + Math.random() * 0.4))
 }
 
@@ -97,6 +101,14 @@ export class KafkaConsumer {
   private wake: (() => void) | undefined
   private closed = false
   private restarting = false
+  /**
+   * Between the coordinator's rebalance notice and the next assignment. A commit sent then is
+   * refused and the library reacts by joining again (a second rebalance): callers hold commits.
+   */
+  rebalancing = false
+  /** When the current stream last completed a fetch (or was opened). */
+  private lastFetch = Date.now()
+  private watchdog: NodeJS.Timeout | undefined
 
   private constructor(
     private readonly client: Consumer<Buffer, Buffer, Buffer, Buffer>,
@@ -125,10 +137,14 @@ export class KafkaConsumer {
       const parts: TopicPartition[] = []
       for (const a of p.assignments ?? []) for (const partition of a.partitions) parts.push({ topic: a.topic, partition })
       cfg.log.info({ group: cfg.group, generation: p.generationId, partitions: parts.map((x) => `${x.topic}/${x.partition}`) }, 'Joined the consumer group.')
+      c.rebalancing = false
       cfg.onAssignment(parts)
       c.wakeUp()
     })
-    client.on('consumer:group:rebalance', () => cfg.log.info({ group: cfg.group }, 'The consumer group is rebalancing.'))
+    client.on('consumer:group:rebalance', () => {
+      c.rebalancing = true
+      cfg.log.info({ group: cfg.group }, 'The consumer group is rebalancing.')
+    })
     const onAbort = () => void forceClose(client).catch(() => {})
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -142,25 +158,71 @@ export class KafkaConsumer {
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
+    c.watchdog = setInterval(() => c.checkStalled(), 1000).unref()
     return c
   }
 
-  /** `reopen`: a replacement stream always resumes from the group's committed offsets. */
+  /**
+   * Seen on the real broker: after a broker restart the library retries the same fetch request
+   * (stale leader epochs) forever, each response failing to parse ("Out of bounds."), and the
+   * stream never errors. A stream that completed no fetch for this long while its buffer has room
+   * is replaced (fetches return at least every `maxWaitMs` when there is nothing to read).
+   */
+  private checkStalled(): void {
+    const s = this.stream
+    if (!s || this.closed || this.restarting) return
+    const stallMs = Math.max(10_000, 4 * (this.cfg.maxWaitMs ?? 500))
+    if (s.readableLength >= this.cfg.bufferedMessages || Date.now() - this.lastFetch < stallMs) return
+    this.onStreamFailure(s, new Error(`no fetch completed for ${Math.round((Date.now() - this.lastFetch) / 1000)} s`))
+    s.destroy()
+  }
+
+  /**
+   * The library's stream always runs in COMMITTED mode: it reloads the group's commits after every
+   * rejoin, so partitions handed over by another member resume where that member committed. (In
+   * its EARLIEST/LATEST modes a partition gained in a rebalance restarts from a stale or earliest
+   * offset.) `start_from: earliest | latest` is a seek done once, before the first fetch: the
+   * offsets are set on the stream and committed, so the group agrees with where we start.
+   */
   private async openStream(reopen: boolean): Promise<void> {
-    const startFrom = reopen ? 'committed' : this.cfg.startFrom
-    const mode = startFrom === 'earliest' ? MessagesStreamModes.EARLIEST : startFrom === 'latest' ? MessagesStreamModes.LATEST : MessagesStreamModes.COMMITTED
     const stream = await this.client.consume({
       topics: this.cfg.topics,
-      mode,
+      mode: MessagesStreamModes.COMMITTED,
       fallbackMode: this.cfg.startFrom === 'latest' ? MessagesStreamFallbackModes.LATEST : MessagesStreamFallbackModes.EARLIEST,
       autocommit: false,
       maxBytes: this.cfg.maxPollBytes,
       highWaterMark: this.cfg.bufferedMessages,
     })
     this.stream = stream
-    stream.on('readable', () => this.wakeUp())
+    this.lastFetch = Date.now()
+    stream.on('fetch', () => (this.lastFetch = Date.now()))
     stream.on('error', (err) => this.onStreamFailure(stream, err))
     stream.on('close', () => this.onStreamFailure(stream, undefined))
+    if (!reopen && this.cfg.startFrom !== 'committed') {
+      // Nothing fetches until a 'readable' listener exists, so the seek lands before any read.
+      await new Promise<void>((resolve) => {
+        stream.once('offsets', resolve)
+        stream.once('error', () => resolve())
+      })
+      await this.seekAll(stream, this.cfg.startFrom)
+    }
+    stream.on('readable', () => this.wakeUp())
+  }
+
+  /** Point every assigned partition at its earliest or latest offset and commit that. */
+  private async seekAll(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>, to: 'earliest' | 'latest'): Promise<void> {
+    const assigned: { topic: string; partition: number; offset: bigint }[] = []
+    const listed = await this.client.listOffsets({ topics: this.cfg.topics, timestamp: to === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST })
+    for (const a of this.client.assignments ?? []) {
+      for (const partition of a.partitions) {
+        const offset = listed.get(a.topic)?.[partition]
+        if (offset === undefined) continue
+        stream.offsetsToFetch.set(`${a.topic}:${partition}`, offset)
+        assigned.push({ topic: a.topic, partition, offset })
+      }
+    }
+    if (assigned.length > 0) await this.client.commit({ offsets: assigned.map((o) => ({ ...o, leaderEpoch: -1 })) })
+    this.cfg.log.info({ startFrom: to, partitions: assigned.length }, 'Assigned partitions start from the ' + to + ' offsets; commits updated.')
   }
 
   /**
@@ -228,6 +290,20 @@ export class KafkaConsumer {
     })
   }
 
+  /** The end offset (high watermark) of every partition of the topics now, as `topic/partition` → offset. */
+  async endOffsets(): Promise<Map<string, number>> {
+    const listed = await this.client.listOffsets({ topics: this.cfg.topics, timestamp: ListOffsetTimestamps.LATEST })
+    const out = new Map<string, number>()
+    for (const [topic, offsets] of listed) offsets.forEach((o, partition) => out.set(`${topic}/${partition}`, Number(o)))
+    return out
+  }
+
+  /** The next offset the client will fetch for a partition (everything below it was fetched); undefined before it is known. */
+  position(topic: string, partition: number): number | undefined {
+    const o = this.stream?.offsetsToFetch.get(`${topic}:${partition}`)
+    return o === undefined ? undefined : Number(o)
+  }
+
   /** Commit next-offsets-to-read for the given partitions (in one request). */
   async commit(offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
     if (offsets.length === 0) return
@@ -248,6 +324,7 @@ export class KafkaConsumer {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearInterval(this.watchdog)
     this.wakeUp()
     const s = this.stream
     this.stream = undefined
@@ -369,6 +446,18 @@ export class KafkaAdmin {
   }
   async listTopics(): Promise<string[]> {
     return this.client.listTopics({ includeInternals: false })
+  }
+  /** Set `group`'s committed offsets (the group must have no active member). */
+  async setCommitted(group: string, topic: string, offsets: Map<number, number>): Promise<void> {
+    await this.client.alterConsumerGroupOffsets({ groupId: group, topics: [{ name: topic, partitionOffsets: [...offsets].map(([partition, offset]) => ({ partition, offset: BigInt(offset) })) }] })
+  }
+  /** Offsets committed by `group`, as `topic/partition` → next offset to read. */
+  async committedOffsets(group: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    for (const g of await this.client.listConsumerGroupOffsets({ groups: [group] })) {
+      for (const t of g.topics) for (const p of t.partitions) if (p.committedOffset >= 0n) out.set(`${t.name}/${p.partitionIndex}`, Number(p.committedOffset))
+    }
+    return out
   }
   async close(): Promise<void> {
     await this.client.close()

@@ -38,6 +38,9 @@ export interface SourceDeadLetter {
   file?: string
   line?: number
   offset?: number
+  /** Kafka topic and partition of the record (with `offset`, its Kafka offset). */
+  topic?: string
+  partition?: number
   /** The original bytes (possibly truncated; `raw_truncated` is set in the dead letter then). */
   raw?: Buffer | string
   rawTruncated?: boolean

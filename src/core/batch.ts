@@ -11,6 +11,9 @@ export interface Origin {
   line?: number
   /** Byte offset of the record in its (decompressed) input, or a source-specific position. */
   offset?: number
+  /** Kafka topic and partition (the record's `offset` is then its Kafka offset). */
+  topic?: string
+  partition?: number
 }
 
 /**
@@ -22,6 +25,20 @@ export interface BatchOrigin {
   file?: string
   lines?: ArrayLike<number>
   offsets?: ArrayLike<number>
+  /** Kafka sources emit one batch per topic partition. */
+  topic?: string
+  partition?: number
+}
+
+/**
+ * The input partition a batch came from, for per-partition watermarks: its file, its Kafka
+ * topic/partition, else the source name.
+ */
+export function partitionOf(origin: BatchOrigin | undefined): string {
+  if (!origin) return 'unknown'
+  if (origin.file !== undefined) return origin.file
+  if (origin.topic !== undefined) return `${origin.topic}/${origin.partition}`
+  return origin.source
 }
 
 export interface Batch<R = Rec> {
@@ -44,6 +61,10 @@ export function originOf(batch: Batch<unknown>, i: number, fallbackSource = 'unk
   const at = batch.index ? batch.index[i]! : i
   const origin: Origin = { source: o.source }
   if (o.file !== undefined) origin.file = o.file
+  if (o.topic !== undefined) {
+    origin.topic = o.topic
+    origin.partition = o.partition
+  }
   if (o.lines) origin.line = o.lines[at]
   if (o.offsets) origin.offset = o.offsets[at]
   return origin

@@ -1,7 +1,8 @@
 // Every built-in source declaration.
 import { file } from './file/index.js'
 import { generator } from './generator/index.js'
+import { kafka } from './kafka/index.js'
 import { stdin } from './stdin/index.js'
 
-export const sources = [file, generator, stdin]
-export { file, generator, stdin }
+export const sources = [file, generator, kafka, stdin]
+export { file, generator, kafka, stdin }

@@ -217,8 +217,10 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     '-cp',
     kh.classpath,
   ]
-  // A cluster id is a base64url-encoded 16-byte UUID (22 characters).
-  const clusterId = crypto.randomBytes(16).toString('base64url')
+  // A cluster id is a base64url-encoded 16-byte UUID (22 characters). One starting with '-' is
+  // read by StorageTool's argument parser as an option (seen: 1 start in 64 failed).
+  let clusterId = crypto.randomBytes(16).toString('base64url')
+  while (clusterId.startsWith('-')) clusterId = crypto.randomBytes(16).toString('base64url')
   await runTool([...jvmArgs, 'kafka.tools.StorageTool', 'format', '--config', propsFile, '--cluster-id', clusterId, '--standalone'])
 
   let proc: ChildProcess | undefined

@@ -10,7 +10,7 @@ import { deadLetter, type DeadLetter } from '../../delivery/dead-letter.js'
 import type { DeadLetterSend } from '../../delivery/sink-runner.js'
 import type { RunStats } from '../../observe/stats.js'
 import { AckToken } from '../ack.js'
-import { originOf, type Batch, type Rec } from '../batch.js'
+import { originOf, partitionOf, type Batch, type Rec } from '../batch.js'
 import { errorMessage, isSluiceError, type ErrorCode } from '../errors.js'
 import type { Edge, Graph } from './graph.js'
 
@@ -227,7 +227,7 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
       const index = dead ? undefined : originIndex(input, out, batch.index)
       const b: Batch = index
         ? { ...batch, records: out, index }
-        : { records: out, bytes: batch.bytes, ack: batch.ack, origin: batch.origin ? { source: batch.origin.source, file: batch.origin.file } : undefined }
+        : { records: out, bytes: batch.bytes, ack: batch.ack, origin: batch.origin ? { source: batch.origin.source, file: batch.origin.file, topic: batch.origin.topic, partition: batch.origin.partition } : undefined }
       return finish(next, b, waits)
     }
     return (batch) => {
@@ -271,7 +271,7 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
       const records = batch.records
       s.received += records.length
       let dead: Dead[] | undefined
-      const partition = batch.origin?.file ?? batch.origin?.source ?? 'unknown'
+      const partition = partitionOf(batch.origin)
       const rows = t.process(records, {
         partition,
         now: cc.now(),

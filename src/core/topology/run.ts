@@ -6,7 +6,7 @@
 //                                 │ thrown per record            (backpressure: send() waits)
 //                                 └──────────────► dead-letter channel ─► dead-letter sink
 import { join } from 'node:path'
-import type { Sink, Source, SourceContext, StatefulTransform, Transform } from '../../component/define.js'
+import type { Sink, Source, SourceContext, SourceDeadLetter, StatefulTransform, Transform } from '../../component/define.js'
 import type { Registry } from '../../component/registry.js'
 import type { BatchPolicy, RetryPolicy } from '../../component/options.js'
 import type { ComponentConfig, PipelineConfig } from '../../config/types.js'
@@ -16,7 +16,7 @@ import type { Logger } from '../../observe/log.js'
 import { RunStats, type ComponentStats } from '../../observe/stats.js'
 import { AckToken, type AckStatus } from '../ack.js'
 import { Gate, InFlight } from '../barrier.js'
-import type { Batch, Rec } from '../batch.js'
+import type { Batch, Origin, Rec } from '../batch.js'
 import { Channel } from '../channel.js'
 import { CheckpointStore } from '../checkpoint.js'
 import { SluiceError, errorMessage, isSluiceError } from '../errors.js'
@@ -272,7 +272,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
           if (gate.closed) return gate.wait().then(() => ctx.deadLetter(items, onAck))
           s.deadLettered += items.length
           const letters = items.map((it) =>
-            deadLetter(c.id, it.code, it.message, { source: c.id, file: it.file, line: it.line, offset: it.offset }, { raw: it.raw, rawTruncated: it.rawTruncated }),
+            deadLetter(c.id, it.code, it.message, originOfLetter(c.id, it), { raw: it.raw, rawTruncated: it.rawTruncated }),
           )
           return dlq(letters, track((status) => (status === 'delivered' ? onAck?.() : undefined)))
         },
@@ -342,6 +342,19 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
     error: failure ?? (timedOut ? new SluiceError('SLC_SHUTDOWN_TIMEOUT', `in-flight batches did not drain within ${config.shutdownTimeoutMs} ms`) : undefined),
     timedOut,
   }
+}
+
+/** Only the origin fields the source set, so dead letters carry no empty keys. */
+function originOfLetter(source: string, it: SourceDeadLetter): Origin {
+  const o: Origin = { source }
+  if (it.file !== undefined) o.file = it.file
+  if (it.line !== undefined) o.line = it.line
+  if (it.topic !== undefined) {
+    o.topic = it.topic
+    o.partition = it.partition
+  }
+  if (it.offset !== undefined) o.offset = it.offset
+  return o
 }
 
 function dlqBytes(letters: DeadLetter[]): number {
