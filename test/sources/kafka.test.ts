@@ -12,6 +12,7 @@ import { loadConfigText } from '../../src/config/load.js'
 import type { Rec } from '../../src/core/batch.js'
 import { runPipeline, type RunResult } from '../../src/core/topology/run.js'
 import pino from 'pino'
+import { RunStats } from '../../src/observe/stats.js'
 import { collectSink, faultySink, type CollectedRecords } from '../../src/testing/fault-sinks.js'
 import { consoleProduce, startKafka, type KafkaBroker } from '../services/kafka.js'
 
@@ -35,8 +36,9 @@ function start(yaml: string, dataDir: string) {
   const stop = new AbortController()
   const logs: Record<string, unknown>[] = []
   const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) })
-  const done: Promise<RunResult> = runPipeline(config, { registry, log, signal: stop.signal })
-  return { out: (name: string): Rec[] => collected.get(name) ?? [], stop: () => stop.abort(), done, logs }
+  const stats = new RunStats()
+  const done: Promise<RunResult> = runPipeline(config, { registry, log, signal: stop.signal, stats })
+  return { out: (name: string): Rec[] => collected.get(name) ?? [], stop: () => stop.abort(), done, logs, stats }
 }
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -289,5 +291,37 @@ sinks:
     assert.ok(bJoined.partitions.length >= 1)
     assert.ok(released.every((l) => l.drained), 'in-flight records of the revoked partitions were acknowledged within ack_timeout')
     assert.ok(ids.length - distinct <= uncommitted, `${ids.length - distinct} duplicates, more than the ${uncommitted} records a had handed out but not committed at the revoke`)
+  })
+
+  test('backpressure: with a slow sink the source emits no further ahead than the channel; CSV values decode by csv.columns', { timeout: 60_000 }, async (t) => {
+    const topic = `${uniq}-slow`
+    await broker.createTopic(topic, 2)
+    await consoleProduce(broker, topic, Array.from({ length: 3000 }, (_, i) => `${i},name-${i},${i % 2 === 0}`))
+    const p = start(
+      `channel: { max_records: 300, max_bytes: 1MiB }
+sources:
+  in: { type: kafka, brokers: "${broker.bootstrap}", group: ${uniq}-slow-g, topics: [${topic}], format: csv, csv: { columns: { id: int, name: string, even: bool } }, batch_size: 100 }
+sinks:
+  out: { type: faulty, inputs: [in], name: out, delay: 50ms, batch: { max_records: 100, linger: 5ms } }
+`,
+      join(dir, 'slow'),
+    )
+    let worst = 0
+    try {
+      await until('every record', () => {
+        // Emitted but not yet written: at most the channel, the batch being written, the one the
+        // sink runner gathers meanwhile, and the source batch waiting in emit.
+        worst = Math.max(worst, (p.stats.get('in')?.sent ?? 0) - (p.stats.get('out')?.sent ?? 0))
+        return p.out('out').length >= 3000
+      })
+    } finally {
+      p.stop()
+    }
+    assert.equal((await p.done).status, 'stopped')
+    t.diagnostic(`the source was at most ${worst} records ahead of the slow sink (channel 300, sink batches of 100, source batches of 100)`)
+    assert.ok(worst > 0 && worst <= 300 + 2 * 100 + 100, `the source ran ${worst} records ahead of the sink`)
+    const out = p.out('out').sort((x, y) => (x.id as number) - (y.id as number))
+    assert.equal(out.length, 3000)
+    assert.deepEqual(out[7], { id: 7, name: 'name-7', even: false })
   })
 })
