@@ -37,6 +37,11 @@ export interface CompiledExpression {
    * evaluation fails or the result is not a bool.
    */
   test(record: Rec): boolean
+  /**
+   * The top-level record fields the expression can read (every identifier and every
+   * `field()`/`has_field()` name; a superset is fine), or undefined when that cannot be known.
+   */
+  fields(): readonly string[] | undefined
 }
 
 /** One helper function the expression language adds to standard CEL (listed in the guide). */
@@ -195,7 +200,51 @@ export function compileExpression(source: string, where: ExpressionSite): Compil
       found: source,
     })
   }
-  return new CelExpression(source, compiled, label(where))
+  return new CelExpression(source, compiled, label(where), referencedFields((compiled as { ast?: unknown }).ast))
+}
+
+/**
+ * The union of the fields some expressions read plus `extra` names, or undefined when one of the
+ * expressions cannot tell (for `fields()` of transforms, see FieldUse).
+ */
+export function fieldsOf(exprs: readonly CompiledExpression[], extra: readonly string[] = []): string[] | undefined {
+  const out = new Set(extra)
+  for (const e of exprs) {
+    const f = e.fields()
+    if (f === undefined) return undefined
+    for (const n of f) out.add(n)
+  }
+  return [...out]
+}
+
+/**
+ * Every identifier in a cel-js AST (`{ op: 'id', args: name }`), plus the names given to the
+ * `field`/`has_field` macros. Identifiers bound by macros (`x` in `list.exists(x, …)`) are
+ * included too: a superset only means a field is decoded without need. Undefined when the AST is
+ * not there (another cel-js version): then every field is read.
+ */
+function referencedFields(ast: unknown): string[] | undefined {
+  if (typeof ast !== 'object' || ast === null) return undefined
+  const out = new Set<string>()
+  const visit = (n: unknown, depth: number): void => {
+    if (depth > 256 || typeof n !== 'object' || n === null) return
+    if (Array.isArray(n)) {
+      for (const x of n) visit(x, depth + 1)
+      return
+    }
+    const node = n as { op?: unknown; args?: unknown }
+    if (node.op === 'id' && typeof node.args === 'string') {
+      out.add(node.args)
+      return
+    }
+    if (node.op === 'call' && Array.isArray(node.args) && (node.args[0] === 'field' || node.args[0] === 'has_field')) {
+      const first = (node.args[1] as { op?: unknown; args?: unknown }[] | undefined)?.[0]
+      if (first && (first.op === 'value' || first.op === 'id') && typeof first.args === 'string') out.add(first.args)
+    }
+    visit(node.args, depth + 1)
+  }
+  visit(ast, 0)
+  return [...out]
 }
 
 /**
@@ -240,11 +289,17 @@ class CelExpression implements CompiledExpression {
   readonly source: string
   readonly #fn: (context: Rec) => unknown
   readonly #label: string
+  readonly #fields: readonly string[] | undefined
 
-  constructor(source: string, fn: (context: Rec) => unknown, label: string) {
+  constructor(source: string, fn: (context: Rec) => unknown, label: string, fields: readonly string[] | undefined) {
     this.source = source
     this.#fn = fn
     this.#label = label
+    this.#fields = fields
+  }
+
+  fields(): readonly string[] | undefined {
+    return this.#fields
   }
 
   evaluate(record: Rec): unknown {

@@ -48,6 +48,7 @@ const K_INT = 3
 const K_FLOAT = 4
 const K_BOOL = 5
 const K_TIMESTAMP = 6
+const K_SKIP = 7 // not read by the pipeline and nothing to validate: never decoded
 
 const KIND_OF: Record<CsvColumnType, number> = { string: K_STRING, int: K_INT, float: K_FLOAT, bool: K_BOOL, timestamp: K_TIMESTAMP }
 
@@ -79,6 +80,8 @@ export class CsvDecoder extends ByteDecoder {
   private readonly headerRow: boolean
   private readonly declared: Record<string, CsvColumnType> | undefined
   private readonly infer: boolean
+  /** The fields the pipeline reads (projection pushdown); undefined: all. */
+  private readonly fields: ReadonlySet<string> | undefined
 
   // The schema, known after the header row (or from options / the resumed state).
   private names: string[] | undefined
@@ -86,6 +89,10 @@ export class CsvDecoder extends ByteDecoder {
   private width = 0
   private build: Builder = () => ({})
   private vals: unknown[] = []
+  /** Column i goes to vals[slot[i]]; -1: not in the record (a declared type is still checked). */
+  private slot: Int32Array = new Int32Array(0)
+  /** Decode the whole row once and slice fields from it (many text fields) or each field alone. */
+  private wholeRow = true
 
   // Scanner output for the current row, reused across rows: field i is buf[fs[i], fe[i]).
   private fs: number[] = []
@@ -104,7 +111,7 @@ export class CsvDecoder extends ByteDecoder {
   private recStr: string | undefined
   private convError = ''
 
-  constructor(options: CsvOptions & FramingOptions, position?: DecoderPosition) {
+  constructor(options: CsvOptions & FramingOptions & { fields?: readonly string[] }, position?: DecoderPosition) {
     super(options, position)
     const delimiter = options.delimiter ?? ','
     const quote = options.quote ?? '"'
@@ -118,6 +125,7 @@ export class CsvDecoder extends ByteDecoder {
     this.headerRow = options.header ?? true
     this.declared = options.columns
     this.infer = options.infer_types ?? true
+    this.fields = options.fields === undefined ? undefined : new Set(options.fields)
     const resumed = position?.state?.header
     if (resumed !== undefined) this.setSchema(resumed)
     else if (!this.headerRow && this.declared !== undefined) this.setSchema(Object.keys(this.declared))
@@ -323,12 +331,15 @@ export class CsvDecoder extends ByteDecoder {
     const fe = this.fe
     const fq = this.fq
     const vals = this.vals
+    const slot = this.slot
     for (let i = 0; i < nf; i++) {
       const a = fs[i]!
       const b = fe[i]!
       const q = fq[i]!
       let v: unknown
       switch (kinds[i]) {
+        case K_SKIP:
+          continue
         case K_INFER:
           v = this.inferred(buf, a, b, q)
           break
@@ -342,7 +353,8 @@ export class CsvDecoder extends ByteDecoder {
             return
           }
       }
-      vals[i] = v
+      const j = slot[i]!
+      if (j >= 0) vals[j] = v
     }
     out.records.push(this.build(vals))
     out.lines.push(line)
@@ -354,8 +366,11 @@ export class CsvDecoder extends ByteDecoder {
     if (a === b) return ''
     let t: string
     if (this.recAscii) {
-      if (this.recStr === undefined) this.recStr = latin1Slice(buf, this.recS, this.recE)
-      t = this.recStr.slice(a - this.recS, b - this.recS)
+      if (!this.wholeRow) t = latin1Slice(buf, a, b)
+      else {
+        if (this.recStr === undefined) this.recStr = latin1Slice(buf, this.recS, this.recE)
+        t = this.recStr.slice(a - this.recS, b - this.recS)
+      }
     } else {
       t = utf8Slice(buf, a, b)
     }
@@ -377,6 +392,8 @@ export class CsvDecoder extends ByteDecoder {
         return Number.isSafeInteger(v) ? v : t
       }
       if (kind === 2) {
+        const f = fastDecimal(buf, a, b)
+        if (f === f) return f
         const t = this.text(buf, a, b, q)
         const v = Number(t)
         return Number.isFinite(v) ? v : t
@@ -402,6 +419,8 @@ export class CsvDecoder extends ByteDecoder {
       }
       case K_FLOAT: {
         if (!isDecimalText(buf, a, b)) return this.invalid('expected a number', buf, a, b, q)
+        const f = fastDecimal(buf, a, b)
+        if (f === f) return f
         const v = Number(this.text(buf, a, b, q))
         return Number.isFinite(v) ? v : this.invalid('expected a finite number', buf, a, b, q)
       }
@@ -451,12 +470,27 @@ export class CsvDecoder extends ByteDecoder {
     this.names = names
     this.width = names.length
     this.kinds = new Uint8Array(names.length)
+    this.slot = new Int32Array(names.length).fill(-1)
+    const kept: string[] = []
     for (let i = 0; i < names.length; i++) {
       const declared = this.declared !== undefined && Object.hasOwn(this.declared, names[i]!) ? this.declared[names[i]!] : undefined
-      this.kinds[i] = declared !== undefined ? KIND_OF[declared] : this.infer ? K_INFER : K_TEXT
+      let kind = declared !== undefined ? KIND_OF[declared] : this.infer ? K_INFER : K_TEXT
+      if (this.fields === undefined || this.fields.has(names[i]!)) {
+        this.slot[i] = kept.length
+        kept.push(names[i]!)
+      } else if (kind === K_TEXT || kind === K_INFER || kind === K_STRING) {
+        // Projection pushdown: a column nobody reads whose every value is valid is never decoded.
+        // Declared int/float/bool/timestamp columns are still converted (and dropped) so the
+        // same rows are dead-lettered whatever the pipeline reads.
+        kind = K_SKIP
+      }
+      this.kinds[i] = kind
     }
-    this.vals = new Array<unknown>(names.length).fill(null)
-    this.build = compileBuilder(names)
+    let textual = 0
+    for (let i = 0; i < names.length; i++) if (this.slot[i]! >= 0 && (this.kinds[i] === K_TEXT || this.kinds[i] === K_INFER || this.kinds[i] === K_STRING)) textual++
+    this.wholeRow = textual >= 3
+    this.vals = new Array<unknown>(kept.length).fill(null)
+    this.build = compileBuilder(kept)
   }
 }
 
@@ -547,6 +581,39 @@ function isDecimalText(buf: Buffer, a: number, b: number): boolean {
     if (p === d) return false
   }
   return p === b
+}
+
+/** Exact powers of ten: m / 10^k is correctly rounded when m < 2^53 and k ≤ 22. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i)
+
+/**
+ * The value of a validated decimal `[+-]?digits[.digits]` with at most 15 digits in all, straight
+ * from the bytes: the digits form an exact integer m < 2^53 and m / 10^k is then the correctly
+ * rounded double, the same one Number(text) gives. NaN when the fast path does not apply
+ * (exponent, more digits): the caller uses Number(text).
+ * Measured on W1 (5M rows): Number(slice) of \`amount\` was most of declaredValue's 19% of CPU.
+ */
+function fastDecimal(buf: Buffer, a: number, b: number): number {
+  let p = a
+  const sign = buf[p]
+  if (sign === 0x2d || sign === 0x2b) p++
+  let m = 0
+  let digits = 0
+  let frac = -1
+  for (; p < b; p++) {
+    const c = buf[p]!
+    if (c === 0x2e && frac < 0) {
+      frac = 0
+      continue
+    }
+    if (c < 0x30 || c > 0x39) return NaN
+    m = m * 10 + (c - 0x30)
+    digits++
+    if (frac >= 0) frac++
+  }
+  if (digits === 0 || digits > 15) return NaN
+  const v = frac > 0 ? m / POW10[frac]! : m
+  return sign === 0x2d ? -v : v
 }
 
 /** The value of a validated integer of at most 15 characters. */

@@ -32,6 +32,8 @@ export interface FilePosition extends DecoderPosition {
 }
 
 const GZIP_CHUNK = 256 * 1024
+/** Bytes decoded and emitted at a time out of each read (see WorkBuffer.decodeSlice). */
+const DECODE_SLICE = 64 * 1024
 /** Bytes hashed to recognise a file; small files use all they have. */
 const FINGERPRINT_BYTES = 1024
 
@@ -153,7 +155,7 @@ export class FileSource implements Source {
     this.identity.set(file, { fingerprint: start.fingerprint, fingerprintBytes: start.fingerprintBytes })
     ctx.progress({ bytesTotal: Math.max(0, st.size - (gzip ? 0 : start.offset)) })
     const tracker = state?.tracker ?? checkpoints.tracker<FilePosition>(file, sameFile ? stored : undefined)
-    const decoder = createDecoder(this.o.format, this.decoderOptions, { offset: start.offset, line: start.line, state: start.state })
+    const decoder = createDecoder(this.o.format, { ...this.decoderOptions, fields: ctx.fields }, { offset: start.offset, line: start.line, state: start.state })
     try {
       const seenSize = gzip
         ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
@@ -190,10 +192,15 @@ export class FileSource implements Source {
         // At EOF a bounded read decodes the tail as the last record; follow mode waits for more.
         const final = bytesRead === 0 && !this.o.follow
         if (bytesRead === 0 && !final) return pos
-        work.commit(bytesRead, final, decoder, out)
+        work.fill(bytesRead)
         ctx.progress({ bytesRead })
-        await this.emit(ctx, file, st, decoder, tracker, out, bytesRead, final)
-        out = resetDecoded(out)
+        for (let more = true; more; ) {
+          const before = decoder.position().offset
+          more = work.decodeSlice(DECODE_SLICE, final, decoder, out)
+          await this.emit(ctx, file, st, decoder, tracker, out, decoder.position().offset - before, final && !more)
+          out = resetDecoded(out)
+          if (more && ctx.signal.aborted) return pos
+        }
         if (final) return pos
       }
     } finally {
