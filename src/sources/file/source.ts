@@ -179,19 +179,29 @@ export class FileSource implements Source {
 
   private async readPlain(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>): Promise<number> {
     const work = new WorkBuffer(this.o.read_buffer, this.o.max_record_bytes)
+    // The next read runs (on libuv's thread pool) while the current one is decoded: the main
+    // thread no longer idles on every read (W1 profile: 6.5% "(idle)" before).
+    const ahead = Buffer.allocUnsafe(this.o.read_buffer)
     let fh: FileHandle | undefined
+    let next: Promise<{ bytesRead: number }> | undefined
     let out = newDecodeOutput()
     let pos = decoder.position().offset
     try {
       fh = await open(file, 'r')
+      next = fh.read(ahead, 0, ahead.length, pos)
       for (;;) {
         if (ctx.signal.aborted) return pos
+        const { bytesRead } = await next!
+        next = undefined
         const free = work.freeRegion()
-        const { bytesRead } = await fh.read(work.buf, free.offset, Math.min(free.length, this.o.read_buffer), pos)
+        // The decoder never leaves a tail longer than max_record_bytes, so a whole read fits.
+        if (free.length < bytesRead) throw new Error(`work buffer has ${free.length} free bytes for a read of ${bytesRead}`)
+        ahead.copy(work.buf, free.offset, 0, bytesRead)
         pos += bytesRead
         // At EOF a bounded read decodes the tail as the last record; follow mode waits for more.
         const final = bytesRead === 0 && !this.o.follow
         if (bytesRead === 0 && !final) return pos
+        if (!final) next = fh.read(ahead, 0, ahead.length, pos)
         work.fill(bytesRead)
         ctx.progress({ bytesRead })
         for (let more = true; more; ) {
@@ -204,6 +214,8 @@ export class FileSource implements Source {
         if (final) return pos
       }
     } finally {
+      // A read still in flight must finish before the handle closes.
+      if (next) await next.catch(() => undefined)
       await fh?.close()
     }
   }
