@@ -480,3 +480,21 @@ describe('csv: projection pushdown (fields)', () => {
     })
   })
 })
+
+describe('csv: short-string cache', () => {
+  it('repeated and unique short values, colliding or not, decode to their own text', () => {
+    const rows = ['k,u,q']
+    const expected: { k: string; u: string; q: string }[] = []
+    for (let i = 0; i < 12000; i++) {
+      const k = ['DE', 'FR', 'x', 'purchase', 'añ'.normalize('NFD').length > 9 ? '' : 'view', 'AB', 'BA', 'abcdefghijklmnop'][i % 8]!
+      const u = `u${i.toString(36)}`
+      const q = i % 3 === 0 ? 'a,b' : 'ab'
+      rows.push(`${k},${u},${q === 'a,b' ? '"a,b"' : q}`)
+      expected.push({ k, u, q })
+    }
+    const r = decodeAll(csv({ infer_types: false }), rows.join('\n') + '\n')
+    assert.deepStrictEqual(r.records, expected)
+    const typed = decodeAll(csv({ columns: { k: 'string', u: 'string', q: 'string' } }), rows.join('\n') + '\n')
+    assert.deepStrictEqual(typed.records, expected)
+  })
+})
