@@ -486,7 +486,7 @@ describe('csv: short-string cache', () => {
     const rows = ['k,u,q']
     const expected: { k: string; u: string; q: string }[] = []
     for (let i = 0; i < 12000; i++) {
-      const k = ['DE', 'FR', 'x', 'purchase', 'añ'.normalize('NFD').length > 9 ? '' : 'view', 'AB', 'BA', 'abcdefghijklmnop'][i % 8]!
+      const k = ['DE', 'FR', 'x', 'purchase', 'view', 'AB', 'BA', 'abcdefghijklmnop'][i % 8]!
       const u = `u${i.toString(36)}`
       const q = i % 3 === 0 ? 'a,b' : 'ab'
       rows.push(`${k},${u},${q === 'a,b' ? '"a,b"' : q}`)
