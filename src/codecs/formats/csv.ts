@@ -459,15 +459,22 @@ export class CsvDecoder extends ByteDecoder {
       case K_STRING:
         return this.text(buf, a, b, q)
       case K_INT: {
+        // One pass for the common short integer: digits checked and accumulated together.
+        if (b - a <= 15) {
+          const d = intDigits(buf, a, b)
+          if (d === d) return d
+          return this.invalid('expected an integer', buf, a, b, q)
+        }
         if (!isIntegerText(buf, a, b)) return this.invalid('expected an integer', buf, a, b, q)
-        const v = b - a <= 15 ? digitsValue(buf, a, b) : Number(this.text(buf, a, b, q))
+        const v = Number(this.text(buf, a, b, q))
         if (!Number.isSafeInteger(v)) return this.invalid('integer out of the safe range (±2^53-1); declare it as string', buf, a, b, q)
         return v
       }
       case K_FLOAT: {
-        if (!isDecimalText(buf, a, b)) return this.invalid('expected a number', buf, a, b, q)
+        // fastDecimal accepts a subset of isDecimalText's grammar: try it first, in one pass.
         const f = fastDecimal(buf, a, b)
         if (f === f) return f
+        if (!isDecimalText(buf, a, b)) return this.invalid('expected a number', buf, a, b, q)
         const v = Number(this.text(buf, a, b, q))
         return Number.isFinite(v) ? v : this.invalid('expected a finite number', buf, a, b, q)
       }
@@ -663,6 +670,21 @@ function fastDecimal(buf: Buffer, a: number, b: number): number {
   if (digits === 0 || digits > 15) return NaN
   const v = frac > 0 ? m / POW10[frac]! : m
   return sign === 0x2d ? -v : v
+}
+
+/** `[+-]?\d+` of at most 15 characters as a number, or NaN when it is not one. */
+function intDigits(buf: Buffer, a: number, b: number): number {
+  let p = a
+  const sign = buf[p]
+  if (sign === 0x2d || sign === 0x2b) p++
+  if (p >= b) return NaN
+  let n = 0
+  for (; p < b; p++) {
+    const c = buf[p]! - 0x30
+    if (c < 0 || c > 9) return NaN
+    n = n * 10 + c
+  }
+  return sign === 0x2d ? -n : n
 }
 
 /** The value of a validated integer of at most 15 characters. */
