@@ -51,7 +51,7 @@ export class WorkBuffer {
    * Why slices: a 1 MiB read decoded at once keeps ~15k records alive until its batches are
    * emitted; scavenges that hit mid-chunk promote them to the old generation, which then grows
    * to ~90 MB before a full GC (W1 peak RSS 160 MB with projected records). 64 KiB slices keep
-   * ~1k records alive at a time (W1: peak RSS 160 → 80 MB, see the commit message).
+   * ~1k records alive at a time (W1: peak RSS 160 → 102 MB, the level before projection).
    */
   decodeSlice(sliceBytes: number, final: boolean, decoder: RecordDecoder, out: DecodeOutput): boolean {
     let stop = Math.min(this.end, this.tailStart + sliceBytes)

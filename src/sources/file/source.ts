@@ -180,7 +180,7 @@ export class FileSource implements Source {
   private async readPlain(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>): Promise<number> {
     const work = new WorkBuffer(this.o.read_buffer, this.o.max_record_bytes)
     // The next read runs (on libuv's thread pool) while the current one is decoded: the main
-    // thread no longer idles on every read (W1 profile: 6.5% "(idle)" before).
+    // thread no longer idles on every read (profiles: "(idle)" 3.2% → <1% of W1, 10.2% → 2.3% of W2).
     const ahead = Buffer.allocUnsafe(this.o.read_buffer)
     let fh: FileHandle | undefined
     let next: Promise<{ bytesRead: number }> | undefined
