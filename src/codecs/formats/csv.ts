@@ -388,7 +388,6 @@ export class CsvDecoder extends ByteDecoder {
     return q === QUOTED_ESCAPES ? t.replaceAll(this.escapedQuote, this.quoteStr) : t
   }
 
-  /** Inference from the bytes: numbers are parsed without building a string when short. */
   /**
    * The text of a field, from a small per-column cache when the column repeats short values
    * (country codes, event names, statuses): no native call, no new string, and downstream Map
@@ -425,6 +424,7 @@ export class CsvDecoder extends ByteDecoder {
     return t
   }
 
+  /** Inference from the bytes: numbers are parsed without building a string when short. */
   private inferred(buf: Buffer, a: number, b: number, q: number, col: number): unknown {
     if (a === b) return q === UNQUOTED ? null : ''
     const c = buf[a]!
