@@ -12,7 +12,8 @@ import { ConfigError, ConfigErrors, isSluiceError, type SluiceError } from '../c
 import { buildGraph } from '../core/topology/graph.js'
 import { runPipeline } from '../core/topology/run.js'
 import type { PipelineConfig } from '../config/types.js'
-import { createLogger, type LogLevel } from '../observe/log.js'
+import { createLogger, type Logger, type LogLevel } from '../observe/log.js'
+import { startProfile, type RunningProfile } from '../observe/profile.js'
 import { startProgress } from '../observe/progress.js'
 import { RunStats } from '../observe/stats.js'
 import { renderSummary } from '../observe/summary.js'
@@ -46,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json-logs', 'JSON log lines even on a terminal')
     .option('--no-progress', 'no progress line on a terminal')
     .option('-q, --quiet', 'no summary table at the end')
+    .option('--profile [dir]', 'write a V8 CPU profile (.cpuprofile) and a flamegraph (.svg) of the run into dir (default .)')
     .action(async (file, opts) => {
       code = await runCommand(file, opts)
     })
@@ -98,6 +100,7 @@ interface RunFlags {
   jsonLogs?: true
   progress: boolean
   quiet?: true
+  profile?: string | true
 }
 
 async function runCommand(file: string, flags: RunFlags): Promise<number> {
@@ -128,10 +131,12 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   log.info({ config: file, components: config.components.length }, 'Pipeline started.')
 
   const stats = new RunStats()
+  const profile = flags.profile !== undefined ? await startProfile(flags.profile === true ? '.' : flags.profile) : undefined
   const progress = flags.progress && process.stderr.isTTY ? startProgress(stats) : undefined
   try {
     const result = await runPipeline(config, { registry: builtins, log, signal: controller.signal, reset: flags.reset, stats })
     progress?.stop()
+    await stopProfile(profile, log)
     if (!flags.quiet) process.stderr.write(renderSummary(result, relative(process.cwd(), join(config.dataDir, 'dead-letter.jsonl'))))
     if (result.status === 'failed' || result.timedOut) {
       // Failures were logged when they happened; a missed deadline is only known now.
@@ -141,6 +146,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     return EXIT_OK
   } catch (e) {
     progress?.stop()
+    await stopProfile(profile, log)
     if (e instanceof ConfigError || e instanceof ConfigErrors) return reportConfigError(e, file)
     if (isSluiceError(e)) {
       log.error({ code: e.code }, e.message)
@@ -152,6 +158,17 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await new Promise<void>((resolve) => log.flush(() => resolve()))
+  }
+}
+
+/** Write the profile of the run (once, also after a failure) and say where it went. */
+async function stopProfile(profile: RunningProfile | undefined, log: Logger): Promise<void> {
+  if (!profile) return
+  try {
+    const files = await profile.stop()
+    log.info({ cpuprofile: files.cpuprofile, flamegraph: files.flamegraph }, 'CPU profile written.')
+  } catch (e) {
+    log.warn({ err: e }, 'Could not write the CPU profile.')
   }
 }
 

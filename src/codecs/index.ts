@@ -24,6 +24,11 @@ export interface DecoderOptions {
   maxRecordBytes: number
   /** Cap on the raw bytes copied into one dead letter (default 64 KiB). */
   maxRawBytes?: number
+  /**
+   * Only these top-level fields need to be in the records (SourceContext.fields); undefined:
+   * all. Records decode the same and fail the same either way; unneeded fields are left out.
+   */
+  fields?: readonly string[]
 }
 
 const singleAscii = (what: string) =>
@@ -76,9 +81,9 @@ export function createDecoder(format: DecoderFormat, options: DecoderOptions, po
   const framing = { maxRecordBytes: options.maxRecordBytes, maxRawBytes: options.maxRawBytes ?? DEFAULT_MAX_RAW_BYTES }
   switch (format) {
     case 'csv':
-      return new CsvDecoder({ ...options.csv, ...framing }, position)
+      return new CsvDecoder({ ...options.csv, ...framing, fields: options.fields }, position)
     case 'jsonl':
-      return new JsonlDecoder(framing, position)
+      return new JsonlDecoder(framing, position, options.fields)
     case 'lines':
       return new LinesDecoder(framing, position)
     default:

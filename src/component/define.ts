@@ -74,6 +74,13 @@ export interface SourceContext<R> {
    * it releases its client, so its final offsets follow the final state.
    */
   checkpointNow(): Promise<void>
+  /**
+   * The top-level fields the pipeline reads from this source's records (projection pushdown),
+   * or undefined when something downstream may read any field (a sink, a user function). A
+   * source MAY leave other fields out of its records; it MUST still dead-letter exactly the
+   * records it would dead-letter with every field decoded.
+   */
+  readonly fields?: readonly string[]
   /** Report progress of bounded inputs for the progress bar (total may grow as files appear). */
   progress(update: { bytesRead?: number; bytesTotal?: number }): void
   /**
@@ -94,12 +101,26 @@ export interface Source<R = Rec> {
 // ─── Transforms ───────────────────────────────────────────────────────────────────────────
 
 /**
+ * Which top-level fields a transform reads, so sources can skip decoding the others (projection
+ * pushdown). `reads`: the fields it reads from its input records. `passes`: its output records
+ * are its input records (possibly changed), so what its consumers read must come from its input
+ * too; false when it emits records of its own (aggregate rows, `map` with `keep`). A transform
+ * without `fields()` is taken to read every field.
+ */
+export interface FieldUse {
+  reads: readonly string[]
+  passes: boolean
+}
+
+/**
  * A synchronous per-record step. Consecutive record steps are fused into one loop per batch.
  * Return the (possibly mutated) record, or undefined to drop it. Throw to dead-letter it.
  */
 export interface RecordTransform {
   kind: 'record'
   process(record: Rec): Rec | undefined
+  /** The fields it reads (see FieldUse); absent: all of them. */
+  fields?(): FieldUse | undefined
 }
 
 /**
@@ -110,6 +131,8 @@ export interface RouterTransform {
   kind: 'router'
   outputs: readonly string[]
   route(record: Rec, into: number[]): void
+  /** The fields it reads (see FieldUse); absent: all of them. */
+  fields?(): FieldUse | undefined
 }
 
 /**
@@ -121,6 +144,8 @@ export interface BatchTransform {
   kind: 'batch'
   process(records: Rec[], reject: (index: number, error: unknown) => void): Rec[] | Promise<Rec[]>
   close?(): Promise<void> | void
+  /** The fields it reads (see FieldUse); absent: all of them. */
+  fields?(): FieldUse | undefined
 }
 
 /** Where the records of one `process` call came from, for per-partition watermarks. */
@@ -154,6 +179,8 @@ export interface StatefulTransform {
   restore(state: unknown): void
   /** Current size, for the summary and memory bounds. */
   stateSize?(): { keys: number; bytes: number }
+  /** The fields it reads (see FieldUse); absent: all of them. */
+  fields?(): FieldUse | undefined
 }
 
 export type Transform = RecordTransform | RouterTransform | BatchTransform | StatefulTransform

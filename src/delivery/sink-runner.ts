@@ -145,7 +145,7 @@ export class SinkRunner {
 
   private async write(group: Batch[]): Promise<void> {
     const { sink, retry, stats, log, id, hardStop } = this.o
-    const records: Rec[] = group.length === 1 ? group[0]!.records : group.flatMap((b) => b.records)
+    const records: Rec[] = group.length === 1 ? group[0]!.records : concatRecords(group)
     if (records.length === 0) {
       for (const b of group) b.ack.settle()
       return
@@ -218,4 +218,20 @@ export class SinkRunner {
     })
     await this.o.deadLetter(letters, token)
   }
+}
+
+/**
+ * The records of several batches in one array. A sized array and a plain loop: `flatMap` was
+ * 3.5% of W2's profile (self time) for this alone.
+ */
+function concatRecords(group: Batch[]): Rec[] {
+  let n = 0
+  for (let i = 0; i < group.length; i++) n += group[i]!.records.length
+  const out = new Array<Rec>(n)
+  let w = 0
+  for (let i = 0; i < group.length; i++) {
+    const records = group[i]!.records
+    for (let j = 0; j < records.length; j++) out[w++] = records[j]!
+  }
+  return out
 }

@@ -1,6 +1,6 @@
 /** The `filter` transform: keeps the records for which a CEL condition is true and drops the rest. */
-import { defineTransform, type RecordTransform } from '../component/define.js'
-import { celExpression, compileExpression, type CompiledExpression } from '../component/expression.js'
+import { defineTransform, type FieldUse, type RecordTransform } from '../component/define.js'
+import { celExpression, compileExpression, fieldsOf, type CompiledExpression } from '../component/expression.js'
 import { z } from '../component/options.js'
 import type { Rec } from '../core/batch.js'
 
@@ -23,6 +23,10 @@ class Filter implements RecordTransform {
   }
   process(record: Rec): Rec | undefined {
     return this.#condition.test(record) ? record : undefined
+  }
+  fields(): FieldUse | undefined {
+    const reads = fieldsOf([this.#condition])
+    return reads && { reads, passes: true }
   }
 }
 

@@ -1,6 +1,6 @@
 /** The `map` transform: sets fields from CEL expressions, renames, casts, removes and projects fields of each record, in place. */
-import { defineTransform, type RecordTransform } from '../component/define.js'
-import { celExpression, compileExpression, type CompiledExpression } from '../component/expression.js'
+import { defineTransform, type FieldUse, type RecordTransform } from '../component/define.js'
+import { celExpression, compileExpression, fieldsOf, type CompiledExpression } from '../component/expression.js'
 import { z } from '../component/options.js'
 import type { Rec } from '../core/batch.js'
 import { RecordError } from '../core/errors.js'
@@ -136,6 +136,16 @@ class MapStep implements RecordTransform {
       if (v !== undefined || Object.hasOwn(record, k)) out[k] = v
     }
     return out
+  }
+
+  /**
+   * Reads what `set` expressions, `rename` and `cast` read. With `keep` its output is built from
+   * the kept fields only, so nothing downstream reads the input's other fields.
+   */
+  fields(): FieldUse | undefined {
+    const keep = this.#keep
+    const reads = fieldsOf(this.#setExprs, [...this.#renameFrom, ...this.#castFields, ...(keep ?? [])])
+    return reads && { reads, passes: keep === undefined }
   }
 
   /**

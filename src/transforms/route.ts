@@ -1,6 +1,6 @@
 /** The `route` transform: sends each record to the named outputs whose CEL condition holds, the rest to `_unmatched`. */
-import { defineTransform, type RouterTransform } from '../component/define.js'
-import { celExpression, compileExpression, type CompiledExpression } from '../component/expression.js'
+import { defineTransform, type FieldUse, type RouterTransform } from '../component/define.js'
+import { celExpression, compileExpression, fieldsOf, type CompiledExpression } from '../component/expression.js'
 import { z } from '../component/options.js'
 import type { Rec } from '../core/batch.js'
 
@@ -72,6 +72,10 @@ class RouteAll implements RouterTransform {
     }
     if (into.length === start) into.push(this.#unmatched)
   }
+  fields(): FieldUse | undefined {
+    const reads = fieldsOf(this.#conditions)
+    return reads && { reads, passes: true }
+  }
 }
 
 class RouteFirst implements RouterTransform {
@@ -95,6 +99,10 @@ class RouteFirst implements RouterTransform {
       }
     }
     into.push(this.#unmatched)
+  }
+  fields(): FieldUse | undefined {
+    const reads = fieldsOf(this.#conditions)
+    return reads && { reads, passes: true }
   }
 }
 

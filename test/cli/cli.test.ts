@@ -2,7 +2,7 @@
 // in a child process. Exit codes: 0 success, 1 runtime failure, 2 config or usage error.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, test } from 'node:test'
@@ -285,6 +285,36 @@ sinks:
     // Nothing but spaces between the columns.
     for (let i = 1; i < spans.length; i++) assert.match(line.slice(spans[i - 1]![1], spans[i]![0]), /^ +$/, line)
   }
+})
+
+test('run --profile writes a CPU profile and a flamegraph of the run', () => {
+  const dir = caseDir('run-profile')
+  writeFileSync(join(dir, 'in.csv'), 'id,amount\n' + Array.from({ length: 2000 }, (_, i) => `${i},${i % 7}.5`).join('\n') + '\n')
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    `
+data_dir: .sluice
+sources:
+  in: { type: file, path: in.csv, format: csv }
+transforms:
+  big: { type: filter, inputs: [in], condition: amount > 3.0 }
+sinks:
+  out: { type: file, inputs: [big], path: out.jsonl, format: jsonl }
+`,
+  )
+  const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet', '--profile', 'prof'], dir)
+  assert.equal(r.status, 0, r.stderr)
+  const files = readdirSync(join(dir, 'prof'))
+  const cpu = files.filter((f) => f.endsWith('.cpuprofile'))
+  const svg = files.filter((f) => f.endsWith('.svg'))
+  assert.equal(cpu.length, 1, files.join(', '))
+  assert.equal(svg.length, 1, files.join(', '))
+  assert.equal(cpu[0]!.replace(/\.cpuprofile$/, ''), svg[0]!.replace(/\.svg$/, ''), 'one name for both files')
+  const profile = JSON.parse(readFileSync(join(dir, 'prof', cpu[0]!), 'utf8')) as { nodes: unknown[]; samples: unknown[]; timeDeltas: unknown[] }
+  assert.ok(profile.nodes.length > 0 && Array.isArray(profile.samples) && Array.isArray(profile.timeDeltas), 'a V8 CPU profile')
+  const text = readFileSync(join(dir, 'prof', svg[0]!), 'utf8')
+  assert.match(text, /^<\?xml[^]*<svg [^]*<rect [^]*<\/svg>\s*$/)
+  assert.match(r.stderr, /CPU profile written/)
 })
 
 // ── Signals ──

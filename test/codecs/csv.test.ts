@@ -424,3 +424,77 @@ describe('csv: timestamp fast path', () => {
     assert.match(r.errors[0]!.message, /no such date/)
   })
 })
+
+describe('csv: projection pushdown (fields)', () => {
+  const project = (records: Record<string, unknown>[], fields: string[]) =>
+    records.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => fields.includes(k))))
+  const tricky =
+    'id,name,note,amount,flag\r\n' +
+    '1,"Smith, J","He said ""hi""",1.5,true\r\n' +
+    '2,"multi\nline",,-2e3,false\n' +
+    '3,plain,"",007,\n' +
+    '4,é ü,"x,y\n",0.1,TRUE\n' +
+    '5,a,b\n' +
+    '6,"a"b,c,1,x\n' +
+    '7,last,"",12345678901234567890,' // no final newline
+
+  it('with some fields, records hold exactly those fields with the same values, lines and errors, at every chunking', () => {
+    for (const fields of [['amount'], ['note', 'id'], ['name'], ['nope'], ['id', 'name', 'note', 'amount', 'flag']]) {
+      const full = assertChunkInvariant(() => csv(), tricky)
+      const some = assertChunkInvariant(() => createDecoder('csv', { csv: {}, maxRecordBytes: MAX, fields }), tricky)
+      assert.deepStrictEqual(some.records, project(full.records, fields), fields.join(','))
+      assert.deepStrictEqual(some.lines, full.lines)
+      assert.deepStrictEqual(some.ends, full.ends)
+      assert.deepStrictEqual(some.errors, full.errors)
+      assert.deepStrictEqual(some.position, full.position, 'the full header is checkpointed')
+    }
+  })
+
+  it('a declared column nobody reads still dead-letters a value of the wrong type', () => {
+    const columns = { id: 'int', amount: 'float', ok: 'bool' } as const
+    const input = 'id,amount,ok,name\n1,2.5,true,a\nx,3,true,b\n3,nan,yes,c\n4,1,maybe,d\n5,.5,no,e\n'
+    const full = decodeAll(csv({ columns }), input)
+    const some = decodeAll(createDecoder('csv', { csv: { columns }, maxRecordBytes: MAX, fields: ['name'] }), input)
+    assert.deepStrictEqual(some.records, [{ name: 'a' }, { name: 'e' }])
+    assert.deepStrictEqual(some.errors, full.errors)
+    assert.equal(some.errors.length, 3)
+  })
+
+  it('declared floats parsed from the bytes equal Number() of their text', () => {
+    let seed = 7
+    const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296
+    const values: string[] = ['0', '-0', '+1', '.5', '5.', '0.1', '0.30000000000000004', '123456789012345', '1234567890123456', '9007199254740993', '1e3', '-2.5E-3', '99.99', '0.000000000000001']
+    for (let i = 0; i < 3000; i++) {
+      const int = Math.floor(rand() * 10 ** Math.floor(rand() * 10))
+      const frac = Math.floor(rand() * 10 ** Math.floor(rand() * 8))
+      values.push(`${rand() < 0.3 ? '-' : ''}${int}.${String(frac).padStart(Math.floor(rand() * 9), '0')}`)
+    }
+    const input = 'v\n' + values.join('\n') + '\n'
+    const r = decodeAll(csv({ columns: { v: 'float' } }), input)
+    assert.deepStrictEqual(r.errors, [])
+    assert.deepStrictEqual(r.records.map((x) => x.v), values.map(Number))
+    const inferred = decodeAll(csv(), input).records.map((x) => x.v)
+    values.forEach((v, i) => {
+      // Inference turns JSON-grammar fractions into numbers (integers only when safe).
+      if (/^-?(0|[1-9]\d*)(\.\d+|(\.\d+)?[eE][+-]?\d+)$/.test(v)) assert.ok(Object.is(inferred[i], Number(v)) || inferred[i] === Number(v), v)
+    })
+  })
+})
+
+describe('csv: short-string cache', () => {
+  it('repeated and unique short values, colliding or not, decode to their own text', () => {
+    const rows = ['k,u,q']
+    const expected: { k: string; u: string; q: string }[] = []
+    for (let i = 0; i < 12000; i++) {
+      const k = ['DE', 'FR', 'x', 'purchase', 'view', 'AB', 'BA', 'abcdefghijklmnop'][i % 8]!
+      const u = `u${i.toString(36)}`
+      const q = i % 3 === 0 ? 'a,b' : 'ab'
+      rows.push(`${k},${u},${q === 'a,b' ? '"a,b"' : q}`)
+      expected.push({ k, u, q })
+    }
+    const r = decodeAll(csv({ infer_types: false }), rows.join('\n') + '\n')
+    assert.deepStrictEqual(r.records, expected)
+    const typed = decodeAll(csv({ columns: { k: 'string', u: 'string', q: 'string' } }), rows.join('\n') + '\n')
+    assert.deepStrictEqual(typed.records, expected)
+  })
+})

@@ -20,6 +20,7 @@ import type { Batch, Origin, Rec } from '../batch.js'
 import { Channel } from '../channel.js'
 import { CheckpointStore } from '../checkpoint.js'
 import { SluiceError, errorMessage, isSluiceError } from '../errors.js'
+import { fieldsReadFrom } from './fields.js'
 import { compileTransforms, type Emit } from './fuse.js'
 import { buildGraph } from './graph.js'
 
@@ -250,6 +251,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
         signal: stopSources.signal,
         log: log.child({ component: c.id }),
         checkpoints: checkpoints.handle(c.id),
+        fields: fieldsReadFrom(graph, built, c.id),
         emit: (init) => {
           // During a checkpoint barrier the source waits here (it awaits emit anyway).
           if (gate.closed) return gate.wait().then(() => ctx.emit(init))

@@ -32,6 +32,8 @@ export interface FilePosition extends DecoderPosition {
 }
 
 const GZIP_CHUNK = 256 * 1024
+/** Bytes decoded and emitted at a time out of each read (see WorkBuffer.decodeSlice). */
+const DECODE_SLICE = 64 * 1024
 /** Bytes hashed to recognise a file; small files use all they have. */
 const FINGERPRINT_BYTES = 1024
 
@@ -153,7 +155,7 @@ export class FileSource implements Source {
     this.identity.set(file, { fingerprint: start.fingerprint, fingerprintBytes: start.fingerprintBytes })
     ctx.progress({ bytesTotal: Math.max(0, st.size - (gzip ? 0 : start.offset)) })
     const tracker = state?.tracker ?? checkpoints.tracker<FilePosition>(file, sameFile ? stored : undefined)
-    const decoder = createDecoder(this.o.format, this.decoderOptions, { offset: start.offset, line: start.line, state: start.state })
+    const decoder = createDecoder(this.o.format, { ...this.decoderOptions, fields: ctx.fields }, { offset: start.offset, line: start.line, state: start.state })
     try {
       const seenSize = gzip
         ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
@@ -177,26 +179,43 @@ export class FileSource implements Source {
 
   private async readPlain(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>): Promise<number> {
     const work = new WorkBuffer(this.o.read_buffer, this.o.max_record_bytes)
+    // The next read runs (on libuv's thread pool) while the current one is decoded: the main
+    // thread no longer idles on every read (profiles: "(idle)" 3.2% → <1% of W1, 10.2% → 2.3% of W2).
+    const ahead = Buffer.allocUnsafe(this.o.read_buffer)
     let fh: FileHandle | undefined
+    let next: Promise<{ bytesRead: number }> | undefined
     let out = newDecodeOutput()
     let pos = decoder.position().offset
     try {
       fh = await open(file, 'r')
+      next = fh.read(ahead, 0, ahead.length, pos)
       for (;;) {
         if (ctx.signal.aborted) return pos
+        const { bytesRead } = await next!
+        next = undefined
         const free = work.freeRegion()
-        const { bytesRead } = await fh.read(work.buf, free.offset, Math.min(free.length, this.o.read_buffer), pos)
+        // The decoder never leaves a tail longer than max_record_bytes, so a whole read fits.
+        if (free.length < bytesRead) throw new Error(`work buffer has ${free.length} free bytes for a read of ${bytesRead}`)
+        ahead.copy(work.buf, free.offset, 0, bytesRead)
         pos += bytesRead
         // At EOF a bounded read decodes the tail as the last record; follow mode waits for more.
         const final = bytesRead === 0 && !this.o.follow
         if (bytesRead === 0 && !final) return pos
-        work.commit(bytesRead, final, decoder, out)
+        if (!final) next = fh.read(ahead, 0, ahead.length, pos)
+        work.fill(bytesRead)
         ctx.progress({ bytesRead })
-        await this.emit(ctx, file, st, decoder, tracker, out, bytesRead, final)
-        out = resetDecoded(out)
+        for (let more = true; more; ) {
+          const before = decoder.position().offset
+          more = work.decodeSlice(DECODE_SLICE, final, decoder, out)
+          await this.emit(ctx, file, st, decoder, tracker, out, decoder.position().offset - before, final && !more)
+          out = resetDecoded(out)
+          if (more && ctx.signal.aborted) return pos
+        }
         if (final) return pos
       }
     } finally {
+      // A read still in flight must finish before the handle closes.
+      if (next) await next.catch(() => undefined)
       await fh?.close()
     }
   }

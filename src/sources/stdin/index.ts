@@ -24,7 +24,7 @@ export const stdin = defineSource({
   examples: [{ title: 'JSON lines piped in', yaml: 'type: stdin\nformat: jsonl' }],
   build: (o): Source => ({
     async run(ctx) {
-      const decoder = createDecoder(o.format, { csv: o.csv, maxRecordBytes: o.max_record_bytes }, { offset: 0, line: 1 })
+      const decoder = createDecoder(o.format, { csv: o.csv, maxRecordBytes: o.max_record_bytes, fields: ctx.fields }, { offset: 0, line: 1 })
       const work = new WorkBuffer(256 * 1024, o.max_record_bytes)
       const out = newDecodeOutput()
       const input = process.stdin

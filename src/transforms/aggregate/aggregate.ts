@@ -9,8 +9,8 @@
 // strings. State memory: 341 bytes of heap per (window, group) entry with count + sum (1M
 // distinct 11-character groups in a global window: +341 MB heapUsed after GC), which the
 // max_state_bytes estimate (GROUP_BYTES below) follows.
-import type { StatefulInput, StatefulTransform } from '../../component/define.js'
-import { compileExpression, type CompiledExpression } from '../../component/expression.js'
+import type { FieldUse, StatefulInput, StatefulTransform } from '../../component/define.js'
+import { compileExpression, fieldsOf, type CompiledExpression } from '../../component/expression.js'
 import type { Rec } from '../../core/batch.js'
 import { RecordError } from '../../core/errors.js'
 import { parseAggregation, type AggCall } from './functions.js'
@@ -409,6 +409,14 @@ export class Aggregate implements StatefulTransform {
 
   stateSize(): { keys: number; bytes: number } {
     return { keys: this.#keys, bytes: this.#bytes }
+  }
+
+  /** Group fields, the time field and aggregation inputs; its rows are its own. */
+  fields(): FieldUse | undefined {
+    const direct = [...this.#groupFields, ...(this.#timeField !== undefined ? [this.#timeField] : [])]
+    for (const inp of this.#inputs) if (inp.field !== undefined) direct.push(inp.field)
+    const reads = fieldsOf(this.#inputs.flatMap((inp) => (inp.expr ? [inp.expr] : [])), direct)
+    return reads && { reads, passes: false }
   }
 
   /** The current watermark (ms; -Infinity before any event time). For tests and the live view. */
