@@ -2,24 +2,14 @@
 // console producer (an external client): a 1M-record load, kill -9 of Sluice mid-stream, and a
 // broker killed for ~10 s mid-stream. Every run checks the exact set of ids in SQLite.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { consoleProduce, startKafka, type KafkaBroker } from '../services/kafka.js'
+import { consoleProduce, kafkaFixture, type KafkaBroker } from '../services/kafka.js'
 import { committedTotal, jsonLines, queryNumber, rssMiB, sluice, until, writeConfig } from './kafka-helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-cli-'))
-const uniq = `c${process.pid}`
 let broker: KafkaBroker
-
-before(async () => {
-  broker = await startKafka()
-})
-after(async () => {
-  await broker?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+const dir = kafkaFixture('sluice-kafka-cli-', (b) => (broker = b))
+const uniq = `c${process.pid}`
 
 function pipeline(name: string, topic: string, group: string, extra = ''): { config: string; db: string } {
   const db = join(dir, `${name}.db`)

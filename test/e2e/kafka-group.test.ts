@@ -3,25 +3,15 @@
 // (each time the rest take the partitions over); and a Kafka → map → Kafka pipeline read back
 // with the broker's console consumer.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { KafkaAdmin } from '../../src/clients/kafka.js'
-import { consoleConsume, consoleProduce, startKafka, type KafkaBroker } from '../services/kafka.js'
+import { consoleConsume, consoleProduce, kafkaFixture, type KafkaBroker } from '../services/kafka.js'
 import { ids, jsonLines, queryNumber, sluice, until, writeConfig, type SluiceProcess } from './kafka-helpers.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-group-'))
-const uniq = `g${process.pid}`
 let broker: KafkaBroker
-
-before(async () => {
-  broker = await startKafka()
-})
-after(async () => {
-  await broker?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+const dir = kafkaFixture('sluice-kafka-group-', (b) => (broker = b))
+const uniq = `g${process.pid}`
 
 interface Join {
   at: number

@@ -18,6 +18,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
+import { after, before } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { KafkaAdmin, KafkaProducer } from '../../src/clients/kafka.js'
 
@@ -165,6 +166,25 @@ async function runTool(args: string[]): Promise<string> {
 }
 
 // ─── The broker ───────────────────────────────────────────────────────────────────────────────
+
+/**
+ * One broker and one scratch folder for all the tests of a file: the broker starts before them
+ * and is closed after, with the folder. `onStart` receives the broker (the tests keep it in a
+ * variable of their own). Returns the folder.
+ */
+export function kafkaFixture(prefix: string, onStart: (broker: KafkaBroker) => void): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  let broker: KafkaBroker | undefined
+  before(async () => {
+    broker = await startKafka()
+    onStart(broker)
+  })
+  after(async () => {
+    await broker?.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+  return dir
+}
 
 /** A fresh single-node KRaft broker on free loopback ports; resolves when it answers requests. */
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {

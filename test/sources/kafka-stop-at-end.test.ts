@@ -2,8 +2,6 @@
 // read up to its end offset at start (empty partitions and topics included), commits what it read, and a
 // second run of the same group (already at the end) stops at once without reading anything.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { KafkaAdmin } from '../../src/clients/kafka.js'
@@ -12,18 +10,10 @@ import { loadConfigText } from '../../src/config/load.js'
 import { runPipeline } from '../../src/core/topology/run.js'
 import { silentLogger } from '../../src/observe/log.js'
 import { collectSink, type CollectedRecords } from '../../src/testing/fault-sinks.js'
-import { consoleProduce, startKafka, type KafkaBroker } from '../services/kafka.js'
+import { consoleProduce, kafkaFixture, type KafkaBroker } from '../services/kafka.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-end-'))
 let broker: KafkaBroker
-
-before(async () => {
-  broker = await startKafka()
-})
-after(async () => {
-  await broker?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+const dir = kafkaFixture('sluice-kafka-end-', (b) => (broker = b))
 
 async function run(topics: string, group: string) {
   const collected: CollectedRecords = new Map()

@@ -1,8 +1,7 @@
 // The kafka source in-process against a real broker: decoding, metadata, poison records to the
 // dead-letter output with topic/partition/offset (the partition keeps moving), start_from.
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import Database from 'better-sqlite3'
@@ -14,19 +13,11 @@ import { runPipeline, type RunResult } from '../../src/core/topology/run.js'
 import pino from 'pino'
 import { RunStats } from '../../src/observe/stats.js'
 import { collectSink, faultySink, type CollectedRecords } from '../../src/testing/fault-sinks.js'
-import { consoleProduce, startKafka, type KafkaBroker } from '../services/kafka.js'
+import { consoleProduce, kafkaFixture, type KafkaBroker } from '../services/kafka.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-src-'))
-const uniq = `t${process.pid}`
 let broker: KafkaBroker
-
-before(async () => {
-  broker = await startKafka()
-})
-after(async () => {
-  await broker?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+const dir = kafkaFixture('sluice-kafka-src-', (b) => (broker = b))
+const uniq = `t${process.pid}`
 
 /** A pipeline running in-process whose collected records and logs can be watched while it runs. */
 function start(yaml: string, dataDir: string) {
