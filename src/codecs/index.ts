@@ -202,6 +202,19 @@ export const protobufOptionsSchema = z
   })
   .meta({ description: 'The protobuf schema, message type and framing (format `protobuf` only).' })
 
+/**
+ * For a component's `superRefine`: `format: avro` needs the `avro` block and the block needs that
+ * format (the same for `protobuf`), reported at the block.
+ */
+export function checkSchemaBlocks(o: { format: string; avro?: unknown; protobuf?: unknown }, ctx: z.RefinementCtx): void {
+  for (const block of ['avro', 'protobuf'] as const) {
+    if (o.format === block && o[block] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [block], message: `\`format: ${block}\` needs the \`${block}\` settings (at least \`${block}.schema\`)` })
+    }
+    if (o.format !== block && o[block] !== undefined) ctx.addIssue({ code: 'custom', path: [block], message: `\`${block}\` settings apply only with \`format: ${block}\`` })
+  }
+}
+
 export type AvroOptionsConfig = z.output<typeof avroOptionsSchema>
 export type ProtobufOptionsConfig = z.output<typeof protobufOptionsSchema>
 

@@ -1,5 +1,5 @@
 // The `kafka` source declaration: options and docs; the behaviour is in source.ts.
-import { avroOptionsSchema, csvOptionsSchema, protobufOptionsSchema } from '../../codecs/index.js'
+import { avroOptionsSchema, checkSchemaBlocks, csvOptionsSchema, protobufOptionsSchema } from '../../codecs/index.js'
 import { defineSource } from '../../component/define.js'
 import { brokerList, byteSize, duration, z } from '../../component/options.js'
 import { KafkaSource } from './source.js'
@@ -74,10 +74,7 @@ const options = z
       ctx.addIssue({ code: 'custom', path: o.csv === undefined ? ['csv'] : ['csv', 'columns'], message: '`format: csv` needs `csv.columns`, the names and types of the row\'s values in order' })
     }
     if (o.format !== 'csv' && o.csv !== undefined) ctx.addIssue({ code: 'custom', path: ['csv'], message: '`csv` settings apply only with `format: csv`' })
-    for (const block of ['avro', 'protobuf'] as const) {
-      if (o.format === block && o[block] === undefined) ctx.addIssue({ code: 'custom', path: [block], message: `\`format: ${block}\` needs the \`${block}\` settings (at least \`${block}.schema\`)` })
-      if (o.format !== block && o[block] !== undefined) ctx.addIssue({ code: 'custom', path: [block], message: `\`${block}\` settings apply only with \`format: ${block}\`` })
-    }
+    checkSchemaBlocks(o, ctx)
   })
 
 export type KafkaSourceOptions = z.output<typeof options>
