@@ -175,7 +175,7 @@ const wireFormat = z
 /** The `avro` options block of a component that decodes Avro values (kafka source). */
 export const avroOptionsSchema = z
   .strictObject({
-    schema: path('The writer schema: a `.avsc` file (JSON) whose top-level type is a record. Relative paths resolve against the config file\'s folder. Read when the pipeline starts, not by `sluice validate`.').meta({
+    schema: path('The writer schema the values were encoded with: one `.avsc` file (JSON) whose top-level type is a record, defining every named type it uses (no schema evolution to a different reader schema). Relative paths resolve against the config file\'s folder. Read when the pipeline starts, not by `sluice validate`.').meta({
       examples: ['schemas/order.avsc'],
     }),
     wire_format: wireFormat,
