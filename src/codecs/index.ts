@@ -162,27 +162,29 @@ function csvFieldParser(csv: CsvOptions | undefined): (text: string) => Rec {
 /** CSV options as `csvOptionsSchema` outputs them (defaults filled); assignable to CsvOptions. */
 export type CsvOptionsConfig = z.output<typeof csvOptionsSchema>
 
-const wireFormat = z
-  .enum(['plain', 'confluent'])
-  .default('plain')
-  .meta({
-    description:
-      '`plain`: the value is the encoded message alone. `confluent`: the Confluent Schema Registry framing, i.e. magic byte 0 and a 4-byte ' +
-      'schema id before the message (the id is not checked: there is no registry client; the schema file is used). A value without ' +
-      'the magic byte is dead-lettered.',
-  })
+/** The `wire_format` option of a binary format; `indexes` is what the protobuf framing adds. */
+const wireFormat = (indexes = '') =>
+  z
+    .enum(['plain', 'confluent'])
+    .default('plain')
+    .meta({
+      description:
+        '`plain`: the value is the encoded message alone. `confluent`: the Confluent Schema Registry framing, i.e. magic byte 0 and a 4-byte ' +
+        `schema id${indexes} before the message. The id is not checked: there is no registry client, every value is decoded with the schema file. ` +
+        'A value without the framing is dead-lettered.',
+    })
 
-/** The `avro` options block of a component that decodes Avro values (kafka source). */
+/** The `avro` options block of a component that decodes Avro values (kafka source, parse transform). */
 export const avroOptionsSchema = z
   .strictObject({
     schema: path('The writer schema the values were encoded with: one `.avsc` file (JSON) whose top-level type is a record, defining every named type it uses (no schema evolution to a different reader schema). Relative paths resolve against the config file\'s folder. Read when the pipeline starts, not by `sluice validate`.').meta({
       examples: ['schemas/order.avsc'],
     }),
-    wire_format: wireFormat,
+    wire_format: wireFormat(),
   })
   .meta({ description: 'The Avro schema and framing (format `avro` only).' })
 
-/** The `protobuf` options block of a component that decodes protobuf values (kafka source). */
+/** The `protobuf` options block of a component that decodes protobuf values (kafka source, parse transform). */
 export const protobufOptionsSchema = z
   .strictObject({
     schema: path(
@@ -193,12 +195,9 @@ export const protobufOptionsSchema = z
       .string()
       .min(1)
       .meta({ description: 'The fully-qualified message type every value holds: package and name, e.g. `shop.v1.Order`.', examples: ['shop.v1.Order'] }),
-    wire_format: wireFormat.meta({
-      description:
-        '`plain`: the value is the encoded message alone. `confluent`: the Confluent Schema Registry framing, i.e. magic byte 0, a 4-byte ' +
-        'schema id and the message-index list before the message. Only the index list `[0]` (the first message type of the registered ' +
-        'schema, written as one 0 byte) is supported; the id is not checked (no registry client: the schema file is used). Other values are dead-lettered.',
-    }),
+    wire_format: wireFormat(
+      ', then the message-index list (only `[0]`, the first message type of the registered schema, written as one 0 byte, is supported)',
+    ),
   })
   .meta({ description: 'The protobuf schema, message type and framing (format `protobuf` only).' })
 
