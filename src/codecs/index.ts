@@ -1,8 +1,12 @@
 // Entry point of the record codecs: decoders for byte-reading sources, one-value parsers for the
 // `parse` transform, and the shared CSV option schema, so every component speaks the same formats.
-import { z } from '../component/options.js'
+import { isUtf8 } from 'node:buffer'
+import { resolve } from 'node:path'
+import { path, z } from '../component/options.js'
 import type { Rec } from '../core/batch.js'
 import { ConfigError, RecordError } from '../core/errors.js'
+import { createAvroDecoder } from './formats/avro.js'
+import { createProtobufDecoder } from './formats/protobuf.js'
 import { CsvDecoder, type CsvColumnType, type CsvOptions } from './formats/csv.js'
 import { JsonlDecoder } from './formats/jsonl.js'
 import { LinesDecoder } from './formats/lines.js'
@@ -157,3 +161,110 @@ function csvFieldParser(csv: CsvOptions | undefined): (text: string) => Rec {
 
 /** CSV options as `csvOptionsSchema` outputs them (defaults filled); assignable to CsvOptions. */
 export type CsvOptionsConfig = z.output<typeof csvOptionsSchema>
+
+/** The `wire_format` option of a binary format; `indexes` is what the protobuf framing adds. */
+const wireFormat = (indexes = '') =>
+  z
+    .enum(['plain', 'confluent'])
+    .default('plain')
+    .meta({
+      description:
+        '`plain`: the value is the encoded message alone. `confluent`: the Confluent Schema Registry framing, i.e. magic byte 0 and a 4-byte ' +
+        `schema id${indexes} before the message. The id is not checked: there is no registry client, every value is decoded with the schema file. ` +
+        'A value without the framing is dead-lettered.',
+    })
+
+/** The `avro` options block of a component that decodes Avro values (kafka source, parse transform). */
+export const avroOptionsSchema = z
+  .strictObject({
+    schema: path('The writer schema the values were encoded with: one `.avsc` file (JSON) whose top-level type is a record, defining every named type it uses (no schema evolution to a different reader schema). Relative paths resolve against the config file\'s folder. Read when the pipeline starts, not by `sluice validate`.').meta({
+      examples: ['schemas/order.avsc'],
+    }),
+    wire_format: wireFormat(),
+  })
+  .meta({ description: 'The Avro schema and framing (format `avro` only).' })
+
+/** The `protobuf` options block of a component that decodes protobuf values (kafka source, parse transform). */
+export const protobufOptionsSchema = z
+  .strictObject({
+    schema: path(
+      'The `.proto` file (proto2 or proto3) that defines `message`; its imports resolve from its folder, and the well-known `google/protobuf/*.proto` types are built in. ' +
+        'Relative paths resolve against the config file\'s folder. Read when the pipeline starts, not by `sluice validate`.',
+    ).meta({ examples: ['schemas/order.proto'] }),
+    message: z
+      .string()
+      .min(1)
+      .meta({ description: 'The fully-qualified message type every value holds: package and name, e.g. `shop.v1.Order`.', examples: ['shop.v1.Order'] }),
+    wire_format: wireFormat(
+      ', then the message-index list (only `[0]`, the first message type of the registered schema, written as one 0 byte, is supported)',
+    ),
+  })
+  .meta({ description: 'The protobuf schema, message type and framing (format `protobuf` only).' })
+
+/**
+ * For a component's `superRefine`: `format: avro` needs the `avro` block and the block needs that
+ * format (the same for `protobuf`), reported at the block.
+ */
+export function checkSchemaBlocks(o: { format: string; avro?: unknown; protobuf?: unknown }, ctx: z.RefinementCtx): void {
+  for (const block of ['avro', 'protobuf'] as const) {
+    if (o.format === block && o[block] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [block], message: `\`format: ${block}\` needs the \`${block}\` settings (at least \`${block}.schema\`)` })
+    }
+    if (o.format !== block && o[block] !== undefined) ctx.addIssue({ code: 'custom', path: [block], message: `\`${block}\` settings apply only with \`format: ${block}\`` })
+  }
+}
+
+export type AvroOptionsConfig = z.output<typeof avroOptionsSchema>
+export type ProtobufOptionsConfig = z.output<typeof protobufOptionsSchema>
+
+/** Formats of a whole message value (Kafka): text formats and schema-driven binary formats. */
+export type ValueFormat = 'json' | 'csv' | 'text' | 'avro' | 'protobuf'
+
+export interface ValueDecoderOptions {
+  /** Component id, for config errors. */
+  component: string
+  /** Folder that relative schema paths resolve against (the config file's folder). */
+  baseDir: string
+  csv?: CsvOptions
+  avro?: AvroOptionsConfig
+  protobuf?: ProtobufOptionsConfig
+}
+
+/** Decodes one value (a Kafka message value) into a record; throws RecordError for a bad value. */
+export type ValueDecoder = (value: Buffer) => Rec
+
+/**
+ * The decoder of whole values in `format`. Text formats check UTF-8 (SLC_RECORD_INVALID_UTF8)
+ * and parse like `createFieldParser` (`text` → `{ message }`). `avro` and `protobuf` read their
+ * schema file now — the only I/O, done at build, never by `sluice validate` — and throw a
+ * ConfigError naming the option (`avro.schema`, `protobuf.message`, …) when it is unusable.
+ */
+export function createValueDecoder(format: ValueFormat, o: ValueDecoderOptions): ValueDecoder {
+  switch (format) {
+    case 'avro': {
+      const a = required(o.avro, 'avro', o.component)
+      return createAvroDecoder({ schemaFile: resolve(o.baseDir, a.schema), wireFormat: a.wire_format, origin: { component: o.component, option: 'avro.schema', display: a.schema } })
+    }
+    case 'protobuf': {
+      const p = required(o.protobuf, 'protobuf', o.component)
+      return createProtobufDecoder({
+        schemaFile: resolve(o.baseDir, p.schema),
+        message: p.message,
+        wireFormat: p.wire_format,
+        origin: { component: o.component, option: 'protobuf.schema', display: p.schema },
+      })
+    }
+    default: {
+      const parse = format === 'text' ? (text: string): Rec => ({ message: text }) : createFieldParser(format, { csv: o.csv })
+      return (value) => {
+        if (!isUtf8(value)) throw new RecordError('SLC_RECORD_INVALID_UTF8', 'the value is not valid UTF-8')
+        return parse(value.toString('utf8'))
+      }
+    }
+  }
+}
+
+function required<T>(block: T | undefined, name: string, component: string): T {
+  if (block === undefined) throw new ConfigError('SLC_CONFIG_INVALID', `"${component}": \`format: ${name}\` needs the \`${name}\` settings`, { component, path: name })
+  return block
+}

@@ -19,7 +19,7 @@ import { Gate, InFlight } from '../barrier.js'
 import type { Batch, Origin, Rec } from '../batch.js'
 import { Channel } from '../channel.js'
 import { CheckpointStore } from '../checkpoint.js'
-import { SluiceError, errorMessage, isSluiceError } from '../errors.js'
+import { ConfigError, SluiceError, errorMessage, isSluiceError } from '../errors.js'
 import { fieldsReadFrom } from './fields.js'
 import { compileTransforms, type Emit } from './fuse.js'
 import { buildGraph } from './graph.js'
@@ -76,7 +76,18 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
   for (const c of config.components) {
     if (c.kind !== 'transform') continue
     stats.register(c.id, 'transform', c.type)
-    built.set(c.id, await registry.get('transform', c.type)!.build(c.options as never, ctxFor(c.id)))
+    built.set(c.id, await located(config, c, () => registry.get('transform', c.type)!.build(c.options as never, ctxFor(c.id))))
+  }
+  // Sources next, before any sink opens: a source that reads a file at build (a schema) fails
+  // here, as a config error, with nothing to clean up.
+  const sources = new Map<string, Source>()
+  try {
+    for (const c of config.components) {
+      if (c.kind === 'source') sources.set(c.id, await located(config, c, () => registry.get('source', c.type)!.build(c.options as never, ctxFor(c.id))))
+    }
+  } catch (e) {
+    for (const t of built.values()) if (t.kind === 'batch') await Promise.resolve(t.close?.()).catch(() => {})
+    throw e
   }
   // Stateful transforms in graph order: flushes cascade downstream.
   const stateful = graph.order.filter((id) => built.get(id)?.kind === 'stateful').map((id) => ({ id, t: built.get(id) as StatefulTransform }))
@@ -243,7 +254,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
     .filter((c) => c.kind === 'source')
     .map(async (c) => {
       const s = stats.register(c.id, 'source', c.type)
-      const source: Source = registry.get('source', c.type)!.build(c.options as never, ctxFor(c.id))
+      const source = sources.get(c.id)!
       const entry = entries.consumersOf(c.id)
       const dlq = dlqSendFor(c.deadLetter)
       const ctx: SourceContext<Record<string, unknown>> = {
@@ -363,6 +374,22 @@ function dlqBytes(letters: DeadLetter[]): number {
   let bytes = 0
   for (const l of letters) bytes += 256 + (l.raw?.length ?? 0)
   return bytes
+}
+
+/**
+ * Runs a component's `build`; a ConfigError it throws about one of its options (a schema file
+ * that does not exist) gets the file:line:column of that option in the config.
+ */
+async function located<T>(config: PipelineConfig, c: ComponentConfig, build: () => T | Promise<T>): Promise<T> {
+  try {
+    return await build()
+  } catch (e) {
+    if (e instanceof ConfigError && e.location.line === undefined) {
+      const option = e.location.path === undefined ? [] : e.location.path.split('.')
+      Object.assign(e.location, config.locate([...c.path, ...option]), { component: c.id, path: e.location.path })
+    }
+    throw e
+  }
 }
 
 function asSluiceError(e: unknown, component: string): SluiceError {

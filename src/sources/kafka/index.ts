@@ -1,5 +1,5 @@
 // The `kafka` source declaration: options and docs; the behaviour is in source.ts.
-import { csvOptionsSchema } from '../../codecs/index.js'
+import { avroOptionsSchema, checkSchemaBlocks, csvOptionsSchema, protobufOptionsSchema } from '../../codecs/index.js'
 import { defineSource } from '../../component/define.js'
 import { brokerList, byteSize, duration, z } from '../../component/options.js'
 import { KafkaSource } from './source.js'
@@ -41,10 +41,16 @@ const options = z
           'Offsets are committed as at shutdown. A process assigned no partition keeps waiting for one.',
       }),
     format: z
-      .enum(['json', 'csv', 'text'])
+      .enum(['json', 'csv', 'text', 'avro', 'protobuf'])
       .default('json')
-      .meta({ description: 'How a message value becomes a record: `json` (one JSON object), `csv` (one CSV row named by `csv.columns`) or `text` (`{ message: "<value as UTF-8>" }`).' }),
+      .meta({
+        description:
+          'How a message value becomes a record: `json` (one JSON object), `csv` (one CSV row named by `csv.columns`), `text` (`{ message: "<value as UTF-8>" }`), ' +
+          '`avro` (one Avro record, schema in `avro.schema`) or `protobuf` (one message of type `protobuf.message` from `protobuf.schema`).',
+      }),
     csv: csvOptionsSchema.optional().meta({ description: 'CSV dialect and the row\'s `columns` in order (format `csv` only; `header` is ignored).' }),
+    avro: avroOptionsSchema.optional(),
+    protobuf: protobufOptionsSchema.optional(),
     metadata_field: z
       .string()
       .min(1)
@@ -68,6 +74,7 @@ const options = z
       ctx.addIssue({ code: 'custom', path: o.csv === undefined ? ['csv'] : ['csv', 'columns'], message: '`format: csv` needs `csv.columns`, the names and types of the row\'s values in order' })
     }
     if (o.format !== 'csv' && o.csv !== undefined) ctx.addIssue({ code: 'custom', path: ['csv'], message: '`csv` settings apply only with `format: csv`' })
+    checkSchemaBlocks(o, ctx)
   })
 
 export type KafkaSourceOptions = z.output<typeof options>
@@ -85,9 +92,18 @@ export const kafka = defineSource({
     'record below a committed offset is durable in every sink it reached or in the dead-letter output. Delivery is',
     'at-least-once: after a crash, or when a partition moves to another member, what was in flight is read again.',
     '',
-    'Records that do not decode (invalid JSON, a CSV row that does not fit `csv.columns`, invalid UTF-8, a value over',
-    '`max_record_bytes`, a tombstone with no value) go to the dead-letter output with `topic`, `partition`, `offset` and',
-    'the raw bytes; their offset is committed like any other and the partition goes on.',
+    'Records that do not decode (invalid JSON, a CSV row that does not fit `csv.columns`, invalid UTF-8, an Avro or protobuf',
+    'value that is truncated, does not match its schema or lacks the Confluent header, a value over `max_record_bytes`, a',
+    'tombstone with no value) go to the dead-letter output with `topic`, `partition`, `offset` and the raw bytes; their',
+    'offset is committed like any other and the partition goes on.',
+    '',
+    '**Avro and protobuf.** The schema comes from a file (`avro.schema`, `protobuf.schema`), read when the pipeline starts',
+    '(`sluice validate` does not read it); a missing or invalid file, or an unknown `protobuf.message`, stops the pipeline at',
+    'start with `SLC_CONFIG_INVALID` naming the option. There is no Schema Registry client: with `wire_format: confluent`',
+    'the magic byte is checked and the schema id skipped, and every value is decoded with the configured schema. Decoded',
+    'values are plain records: 64-bit integers are numbers when exactly representable, else decimal strings; bytes (and',
+    'Avro `fixed`) are base64 strings; enums are their names; Avro logical types decode as their underlying type; protobuf',
+    'fields absent from a message get their proto3 default (message fields: null).',
     '',
     'Dead letters and transform errors carry `origin: { source, topic, partition, offset }`. Stateful transforms see each',
     'topic partition as an input partition (`<topic>/<partition>`) for watermarks. With `metadata_field`, transforms can',
@@ -99,6 +115,14 @@ export const kafka = defineSource({
     {
       title: 'Every topic matching a pattern, with message metadata',
       yaml: 'type: kafka\nbrokers: [kafka-1:9092, kafka-2:9092]\ngroup: audit\ntopic_pattern: "^audit-.*"\nformat: text\nmetadata_field: _kafka\nstart_from: earliest',
+    },
+    {
+      title: 'Avro values written by a Confluent serializer, decoded with a local schema file',
+      yaml: 'type: kafka\nbrokers: "${KAFKA_BROKERS:-127.0.0.1:9092}"\ngroup: orders-loader\ntopics: [orders-avro]\nformat: avro\navro:\n  schema: schemas/order.avsc\n  wire_format: confluent',
+    },
+    {
+      title: 'Protobuf messages of one type',
+      yaml: 'type: kafka\nbrokers: "${KAFKA_BROKERS:-127.0.0.1:9092}"\ngroup: clicks-loader\ntopics: [clicks]\nformat: protobuf\nprotobuf:\n  schema: schemas/clicks.proto\n  message: web.v1.Click',
     },
   ],
   build: (opts, ctx) => new KafkaSource(opts, ctx),

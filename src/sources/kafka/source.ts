@@ -8,9 +8,8 @@
 //   acks ─► tracker(topic/partition) ─► committed offset ─► commit every commit_interval,
 //           on rebalance, on revoke (after in-flight acks) and at shutdown; at barriers when
 //           the pipeline has stateful transforms (deferCommits).
-import { isUtf8 } from 'node:buffer'
 import { KafkaConsumer, describeKafkaError, topicsMatching, type KafkaMessage, type TopicPartition } from '../../clients/kafka.js'
-import { DEFAULT_MAX_RAW_BYTES, createFieldParser } from '../../codecs/index.js'
+import { DEFAULT_MAX_RAW_BYTES, createValueDecoder, type ValueDecoder } from '../../codecs/index.js'
 import type { BuildContext, Source, SourceContext, SourceDeadLetter } from '../../component/define.js'
 import type { Rec } from '../../core/batch.js'
 import type { PositionTracker } from '../../core/checkpoint.js'
@@ -35,7 +34,7 @@ interface PartitionState {
 }
 
 export class KafkaSource implements Source {
-  private readonly parse: (text: string) => Rec
+  private readonly decode: ValueDecoder
   private readonly assigned = new Map<string, PartitionState>()
   /** Revoked partitions still waiting for their in-flight acks and final commit. */
   private readonly releasing = new Set<PartitionState>()
@@ -50,7 +49,8 @@ export class KafkaSource implements Source {
     private readonly o: KafkaSourceOptions,
     private readonly build: BuildContext,
   ) {
-    this.parse = o.format === 'text' ? (text) => ({ message: text }) : createFieldParser(o.format, { csv: o.csv })
+    // Avro and protobuf read their schema file here (build time); a bad one is a config error.
+    this.decode = createValueDecoder(o.format, { component: build.id, baseDir: build.baseDir, csv: o.csv, avro: o.avro, protobuf: o.protobuf })
   }
 
   async run(ctx: SourceContext<Rec>): Promise<void> {
@@ -188,7 +188,8 @@ export class KafkaSource implements Source {
         const truncated = raw !== undefined && raw.length > DEFAULT_MAX_RAW_BYTES
         ;(letters ??= []).push({ code, message, topic: st.topic, partition: st.partition, offset, raw: truncated ? raw.subarray(0, DEFAULT_MAX_RAW_BYTES) : raw, rawTruncated: truncated || undefined })
       }
-      if (value === null || value === undefined || (value.length === 0 && this.o.format !== 'text')) {
+      // An empty value is a valid text line and a valid protobuf message (every field at its default).
+      if (value === null || value === undefined || (value.length === 0 && this.o.format !== 'text' && this.o.format !== 'protobuf')) {
         fail('SLC_RECORD_PARSE', 'the message has no value (a tombstone)')
         continue
       }
@@ -196,13 +197,9 @@ export class KafkaSource implements Source {
         fail('SLC_RECORD_TOO_LARGE', `the message value is ${value.length} bytes, over max_record_bytes (${this.o.max_record_bytes})`, value)
         continue
       }
-      if (!isUtf8(value)) {
-        fail('SLC_RECORD_INVALID_UTF8', 'the message value is not valid UTF-8', value)
-        continue
-      }
       let rec: Rec
       try {
-        rec = this.parse(value.toString('utf8'))
+        rec = this.decode(value)
       } catch (e) {
         fail(isSluiceError(e) ? e.code : 'SLC_RECORD_PARSE', e instanceof Error ? e.message : String(e), value)
         continue
