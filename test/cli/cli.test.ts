@@ -121,10 +121,14 @@ test('components with a near-miss type exits 2 with a suggestion', () => {
 
 // ── validate ──
 
-test('validate accepts the quickstart example', () => {
-  const r = sluice(['validate', 'examples/quickstart.yaml'], ROOT)
-  assert.equal(r.status, 0, r.stderr)
-  assert.match(r.stdout, /valid/)
+test('validate accepts every example config', () => {
+  const configs = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.yaml'))
+  assert.ok(configs.includes('quickstart.yaml') && configs.length >= 5, `examples found: ${configs.join(', ')}`)
+  for (const config of configs) {
+    const r = sluice(['validate', `examples/${config}`], ROOT)
+    assert.equal(r.status, 0, `${config}: ${r.stderr}`)
+    assert.match(r.stdout, /valid/, config)
+  }
 })
 
 test('validate: a YAML syntax error points at its line and column', () => {
