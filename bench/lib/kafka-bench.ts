@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream'
 import Database from 'better-sqlite3'
 import { consoleConsume, consoleProduce, startKafka, type KafkaBroker } from '../../test/services/kafka.js'
 import { generate } from './gen-data.js'
+import { fnv } from './verify.js'
 
 interface Measure { wall_s: number; cpu_s: number; peak_rss_mb: number; exit: number; stderr: string; stdout: string }
 
@@ -45,16 +46,6 @@ const median = (xs: number[]) => {
   if (s.length === 0) return NaN
   const m = s.length >> 1
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-
-/** FNV-1a 32-bit with a seed: order-independent fingerprints are sums of these over rows. */
-function fnv(s: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193) >>> 0
-  }
-  return h
 }
 
 /** Every field of an event, amounts to 2 decimals: equal for the input line and Sluice's re-encoded JSON. */

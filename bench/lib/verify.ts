@@ -41,8 +41,8 @@ export function compareW1(ref: Map<string, W1Row>, got: Map<string, W1Row>): str
   return null
 }
 
-/** FNV-1a 32-bit with a seed. */
-function fnv(s: string, seed: number): number {
+/** FNV-1a 32-bit with a seed: order-independent fingerprints are sums of these over rows. */
+export function fnv(s: string, seed: number): number {
   let h = (0x811c9dc5 ^ seed) >>> 0
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i)
