@@ -2,7 +2,10 @@
 import { defineSink } from '../../component/define.js'
 import { batchOptions, brokerList, byteSize, duration, retryOptions, z } from '../../component/options.js'
 import { compileTemplate } from '../../component/template.js'
-import { KafkaSink, TOPIC_NAME } from './sink.js'
+import { lazySink } from '../../component/lazy.js'
+
+/** A valid Kafka topic name. */
+export const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/
 
 const template = (description: string, example: string) =>
   z
@@ -144,5 +147,6 @@ export const kafka = defineSink({
       yaml: 'type: kafka\ninputs: [orders]\nbrokers: kafka-1:9092,kafka-2:9092\ntopic: "orders-{country}"\nheaders: { origin: sluice }\nbatch: { linger: 10ms }\n',
     },
   ],
-  build: (opts, ctx) => new KafkaSink(opts, ctx),
+  // The client library loads only when the sink opens (see component/lazy.ts).
+  build: (opts, ctx) => lazySink(async () => new (await import('./sink.js')).KafkaSink(opts, ctx)),
 })

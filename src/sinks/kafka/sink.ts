@@ -22,10 +22,9 @@ import { compileTemplate, type Template } from '../../component/template.js'
 import { KafkaProducer, describeKafkaError, murmur2Partition, type ProduceMessage } from '../../clients/kafka.js'
 import type { Logger } from '../../observe/log.js'
 import { classifyProduceFailure } from './classify-error.js'
-import type { KafkaSinkOptions } from './index.js'
+import { TOPIC_NAME, type KafkaSinkOptions } from './index.js'
 
 /** A topic name Kafka accepts. */
-export const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/
 
 /** Bytes of record framing in a Kafka record batch (lengths, deltas, attributes), rounded up. */
 const RECORD_OVERHEAD_BYTES = 24

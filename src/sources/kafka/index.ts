@@ -1,8 +1,8 @@
 // The `kafka` source declaration: options and docs; the behaviour is in source.ts.
-import { avroOptionsSchema, checkSchemaBlocks, csvOptionsSchema, protobufOptionsSchema } from '../../codecs/index.js'
+import { avroOptionsSchema, checkSchemaBlocks, createValueDecoder, csvOptionsSchema, protobufOptionsSchema } from '../../codecs/index.js'
 import { defineSource } from '../../component/define.js'
 import { brokerList, byteSize, duration, z } from '../../component/options.js'
-import { KafkaSource } from './source.js'
+import { lazySource } from '../../component/lazy.js'
 
 const options = z
   .strictObject({
@@ -125,5 +125,10 @@ export const kafka = defineSource({
       yaml: 'type: kafka\nbrokers: "${KAFKA_BROKERS:-127.0.0.1:9092}"\ngroup: clicks-loader\ntopics: [clicks]\nformat: protobuf\nprotobuf:\n  schema: schemas/clicks.proto\n  message: web.v1.Click',
     },
   ],
-  build: (opts, ctx) => new KafkaSource(opts, ctx),
+  build: (opts, ctx) => {
+    // Avro and protobuf read their schema file here, so a bad one is a config error at build.
+    const decode = createValueDecoder(opts.format, { component: ctx.id, baseDir: ctx.baseDir, csv: opts.csv, avro: opts.avro, protobuf: opts.protobuf })
+    // The client library loads only when the source starts (see component/lazy.ts).
+    return lazySource(async () => new (await import('./source.js')).KafkaSource(opts, ctx, decode))
+  },
 })

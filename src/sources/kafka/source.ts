@@ -9,7 +9,7 @@
 //           on rebalance, on revoke (after in-flight acks) and at shutdown; at barriers when
 //           the pipeline has stateful transforms (deferCommits).
 import { KafkaConsumer, describeKafkaError, topicsMatching, type KafkaMessage, type TopicPartition } from '../../clients/kafka.js'
-import { DEFAULT_MAX_RAW_BYTES, createValueDecoder, type ValueDecoder } from '../../codecs/index.js'
+import { DEFAULT_MAX_RAW_BYTES, type ValueDecoder } from '../../codecs/index.js'
 import type { BuildContext, Source, SourceContext, SourceDeadLetter } from '../../component/define.js'
 import type { Rec } from '../../core/batch.js'
 import type { PositionTracker } from '../../core/checkpoint.js'
@@ -34,7 +34,6 @@ interface PartitionState {
 }
 
 export class KafkaSource implements Source {
-  private readonly decode: ValueDecoder
   private readonly assigned = new Map<string, PartitionState>()
   /** Revoked partitions still waiting for their in-flight acks and final commit. */
   private readonly releasing = new Set<PartitionState>()
@@ -48,10 +47,9 @@ export class KafkaSource implements Source {
   constructor(
     private readonly o: KafkaSourceOptions,
     private readonly build: BuildContext,
-  ) {
-    // Avro and protobuf read their schema file here (build time); a bad one is a config error.
-    this.decode = createValueDecoder(o.format, { component: build.id, baseDir: build.baseDir, csv: o.csv, avro: o.avro, protobuf: o.protobuf })
-  }
+    /** Made at build by the declaration (a bad schema file is a config error there). */
+    private readonly decode: ValueDecoder,
+  ) {}
 
   async run(ctx: SourceContext<Rec>): Promise<void> {
     const topics = await this.resolveTopics(ctx)
