@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { renderSvg } from './lib/chart.js'
 import { datasetPaths, generate } from './lib/gen-data.js'
 import { kafkaWorkloads } from './lib/kafka-bench.js'
+import { round, summarizeRuns } from './lib/summary.js'
 import { compareW1, fingerprintW2, readW1, type W1Row } from './lib/verify.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
@@ -223,13 +224,6 @@ type Check = { ok: true; summary: string } | { ok: false; reason: string }
 
 // ─── Statistics ───────────────────────────────────────────────────────────────────────────
 
-const median = (xs: number[]) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
-  if (s.length === 0) return NaN
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-const round = (x: number, d = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null)
 
 // ─── Batch workloads (W1, W2, W5) ─────────────────────────────────────────────────────────
 
@@ -351,29 +345,11 @@ async function batchWorkload(id: 'W1' | 'W2', opts: Options, status: PeerStatus,
       }
     }
   }
-  const rows = opts.rows
-  for (const r of results.values()) {
-    if (!r.runs || r.runs.length === 0) continue
-    const wall = median(r.runs.map((x) => x.wall_s))
-    r.wall_s = round(wall, 3)
-    r.cpu_s = round(median(r.runs.map((x) => x.cpu_s)), 2)
-    r.peak_rss_mb = round(median(r.runs.map((x) => x.peak_rss_mb)), 1)
-    r.records_per_s = round(rows / wall, 0)
-    r.mb_per_s = round(bytes / 1e6 / wall, 1)
-  }
-  const s = results.get('sluice')
-  for (const r of results.values()) {
-    if (!s?.wall_s || !r.wall_s) continue
-    r.ratio_vs_sluice = {
-      wall: round(r.wall_s / s.wall_s, 3),
-      cpu: s.cpu_s && r.cpu_s ? round(r.cpu_s / s.cpu_s, 3) : null,
-      peak_rss: s.peak_rss_mb && r.peak_rss_mb ? round(r.peak_rss_mb / s.peak_rss_mb, 3) : null,
-    }
-  }
+  summarizeRuns(results, opts.rows, bytes)
   notes.push('wall_s, cpu_s (user+sys) and peak_rss_mb are medians of the runs; records_per_s and mb_per_s are input rows and input MB (10^6 bytes) over the median wall time.')
   notes.push('ratio_vs_sluice.wall = engine wall time ÷ Sluice wall time: above 1 means slower than Sluice, below 1 faster.')
   notes.push('Polars and DuckDB use both cores (cpu_s can exceed wall_s); Sluice, pandas, Miller, jq and naive Node mostly one; Benthos runs its pipeline on as many threads as cores.')
-  return { id, title, description, input: { path: input.replace(ROOT + '/', ''), rows, bytes }, runs_per_engine: opts.runs, engines: [...results.values()], notes }
+  return { id, title, description, input: { path: input.replace(ROOT + '/', ''), rows: opts.rows, bytes }, runs_per_engine: opts.runs, engines: [...results.values()], notes }
 }
 
 // ─── W3: streaming latency ────────────────────────────────────────────────────────────────

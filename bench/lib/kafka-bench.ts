@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream'
 import Database from 'better-sqlite3'
 import { consoleConsume, consoleProduce, startKafka, type KafkaBroker } from '../../test/services/kafka.js'
 import { generate } from './gen-data.js'
+import { round, summarizeRuns } from './summary.js'
 import { fnv } from './verify.js'
 
 interface Measure { wall_s: number; cpu_s: number; peak_rss_mb: number; exit: number; stderr: string; stdout: string }
@@ -40,13 +41,6 @@ const PARTITIONS = 6
 /** K1's condition, the same as W2's: `amount > 50`. */
 const K1_KEEP = (r: any) => r.amount > 50
 
-const round = (x: number, d = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null)
-const median = (xs: number[]) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
-  if (s.length === 0) return NaN
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
 
 /** Every field of an event, amounts to 2 decimals: equal for the input line and Sluice's re-encoded JSON. */
 const canon = (o: any) => `${o.ts}|${o.user_id}|${o.country}|${o.event}|${Number(o.amount).toFixed(2)}|${o.latency_ms}|${o.ua}`
@@ -318,24 +312,9 @@ async function runWorkload(
   }
   const valueBytes = d.bytes - d.expected.total // one newline per line in the file, none in a message
   for (const r of results.values()) {
-    if (!r.runs || r.runs.length === 0) continue
-    if (r.status === 'ok' && r.check && r.runs.length > 1) r.check += ` (all ${r.runs.length} runs checked)`
-    const wall = median(r.runs.map((x: Row) => x.wall_s))
-    r.wall_s = round(wall, 3)
-    r.cpu_s = round(median(r.runs.map((x: Row) => x.cpu_s)), 2)
-    r.peak_rss_mb = round(median(r.runs.map((x: Row) => x.peak_rss_mb)), 1)
-    r.records_per_s = round(d.expected.total / wall, 0)
-    r.mb_per_s = round(valueBytes / 1e6 / wall, 1)
+    if (r.status === 'ok' && r.check && r.runs && r.runs.length > 1) r.check += ` (all ${r.runs.length} runs checked)`
   }
-  const s = results.get('sluice')
-  for (const r of results.values()) {
-    if (!s?.wall_s || !r.wall_s) continue
-    r.ratio_vs_sluice = {
-      wall: round(r.wall_s / s.wall_s, 3),
-      cpu: s.cpu_s && r.cpu_s ? round(r.cpu_s / s.cpu_s, 3) : null,
-      peak_rss: s.peak_rss_mb && r.peak_rss_mb ? round(r.peak_rss_mb / s.peak_rss_mb, 3) : null,
-    }
-  }
+  summarizeRuns(results, d.expected.total, valueBytes)
   const notes = [
     `One single-node Kafka ${'4.x'} broker (KRaft, test/services/kafka.ts, 1 GiB heap) on loopback, on the same 2 cores as the engines: the broker's CPU is not in any engine's CPU s, but it competes with them.`,
     `The input topic (${PARTITIONS} partitions) was loaded once, before any measurement, with ${d.loader} from \`${d.input.replace(c.root + '/', '')}\` (${d.loadS.toFixed(1)} s).`,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { generate } from '../../bench/lib/gen-data.js'
+import { summarizeRuns, type SummarizedRow } from '../../bench/lib/summary.js'
 import { compareW1, fingerprintW2, readW1 } from '../../bench/lib/verify.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-verify-'))
@@ -87,5 +88,23 @@ describe('events data generator', () => {
     assert.equal(csvLines.length, 2001) // header + rows
     assert.equal(jsonLines.length, 2000)
     assert.deepEqual(Object.keys(JSON.parse(jsonLines[0]!)), ['ts', 'user_id', 'country', 'event', 'amount', 'latency_ms', 'ua'])
+  })
+})
+
+describe('run summary', () => {
+  it('reports medians of the runs, input rates over the median wall time and ratios to Sluice', () => {
+    const results = new Map<string, SummarizedRow>([
+      ['sluice', { runs: [{ wall_s: 2, cpu_s: 2, peak_rss_mb: 100 }, { wall_s: 4, cpu_s: 3, peak_rss_mb: 90 }, { wall_s: 3, cpu_s: 9, peak_rss_mb: 110 }] }],
+      ['peer', { runs: [{ wall_s: 6, cpu_s: 6, peak_rss_mb: 400 }, { wall_s: 6, cpu_s: 6, peak_rss_mb: 400 }] }],
+      ['missing', {}],
+    ])
+    summarizeRuns(results, 3_000_000, 300e6)
+    assert.deepEqual(results.get('sluice'), {
+      ...results.get('sluice'),
+      wall_s: 3, cpu_s: 3, peak_rss_mb: 100, records_per_s: 1_000_000, mb_per_s: 100, ratio_vs_sluice: { wall: 1, cpu: 1, peak_rss: 1 },
+    })
+    assert.deepEqual(results.get('peer')?.ratio_vs_sluice, { wall: 2, cpu: 2, peak_rss: 4 })
+    assert.equal(results.get('peer')?.records_per_s, 500_000)
+    assert.deepEqual(results.get('missing'), {})
   })
 })
