@@ -7,9 +7,10 @@ import { describe, it } from 'node:test'
 import avro from 'avsc'
 import protobuf from 'protobufjs'
 import type { BuildContext, RecordTransform } from '../../src/component/define.js'
-import { ConfigError, RecordError } from '../../src/core/errors.js'
+import { ConfigError } from '../../src/core/errors.js'
 import { silentLogger } from '../../src/observe/log.js'
 import { parse } from '../../src/transforms/parse.js'
+import { parseError } from './parse-helpers.js'
 
 const fixtures = join(import.meta.dirname, '..', 'codecs', 'fixtures')
 const ctx: BuildContext = { id: 'decode', baseDir: fixtures, dataDir: '/tmp/sluice-test', log: silentLogger() }
@@ -18,17 +19,6 @@ const build = async (options: Record<string, unknown>) => (await parse.build(par
 const Order = protobuf.loadSync(join(fixtures, 'order.proto')).lookupType('shop.v1.Order')
 const pb = Buffer.from(Order.encode(Order.fromObject({ id: 'o-1', qty: 2, status: 'PAID' })).finish())
 const avroType = avro.Type.forSchema(JSON.parse(readFileSync(join(fixtures, 'order.avsc'), 'utf8')))
-
-function parseError(t: RecordTransform, record: Record<string, unknown>): string {
-  try {
-    t.process(record)
-  } catch (e) {
-    assert.ok(e instanceof RecordError, String(e))
-    assert.equal(e.code, 'SLC_RECORD_PARSE')
-    return e.message
-  }
-  assert.fail('expected a parse error')
-}
 
 describe('parse: avro and protobuf', () => {
   it('decodes a base64 protobuf message (standard or URL-safe) into target, and bytes as well', async () => {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parse as parseYaml } from 'yaml'
 import type { BuildContext, RecordTransform } from '../../src/component/define.js'
-import { RecordError } from '../../src/core/errors.js'
 import { silentLogger } from '../../src/observe/log.js'
 import { parse } from '../../src/transforms/parse.js'
+import { parseError } from './parse-helpers.js'
 
 const ctx = (id = 'decode'): BuildContext => ({ id, baseDir: process.cwd(), dataDir: '/tmp/sluice-test', log: silentLogger() })
 
@@ -13,17 +13,6 @@ async function build(options: Record<string, unknown>): Promise<RecordTransform>
   const t = await parse.build(parse.options.parse(options), ctx())
   assert.equal(t.kind, 'record')
   return t as RecordTransform
-}
-
-function parseError(t: RecordTransform, record: Record<string, unknown>): string {
-  try {
-    t.process(record)
-  } catch (e) {
-    assert.ok(e instanceof RecordError, String(e))
-    assert.equal(e.code, 'SLC_RECORD_PARSE')
-    return e.message
-  }
-  assert.fail('expected a parse error')
 }
 
 describe('parse: json', () => {
