@@ -39,6 +39,10 @@ export interface RecordDecoder {
   decode(buf: Buffer, start: number, end: number, final: boolean, out: DecodeOutput): number
   /** The position just past the last consumed byte, for checkpoints. */
   position(): DecoderPosition
+  /** Continue from `position` (a record boundary) as if everything before it had been decoded. */
+  seek(position: DecoderPosition): void
+  /** True while an oversized record is being discarded up to its LF (it ends in a later chunk). */
+  readonly discarding: boolean
 }
 
 export function newDecodeOutput(): DecodeOutput {

@@ -8,7 +8,8 @@
 //   decode(work, 0, end) → consumed; bytes [consumed, end) become the next tail (moved to 0).
 import type { DecodeOutput, DecoderPosition, RecordDecoder } from '../codecs/types.js'
 import { newDecodeOutput, resetDecodeOutput } from '../codecs/types.js'
-import type { SourceContext } from './define.js'
+import type { SourceContext, SourceDeadLetter } from './define.js'
+import type { ChainReport } from '../core/topology/fuse.js'
 import type { Rec } from '../core/batch.js'
 
 export class WorkBuffer {
@@ -93,15 +94,29 @@ export interface EmitDecodedOptions {
   onCommit?: (position: DecoderPosition) => void
   /** Input bytes this chunk represents (for channel accounting). */
   bytes: number
+  /**
+   * The records already went through the source's portable steps (in a worker thread): what the
+   * steps did, sent with the first batch through `ctx.emitProcessed`.
+   */
+  report?: ChainReport
+}
+
+/** What `emitDecoded` sends: decoded (or decoded and processed) records with their lines. */
+export interface DecodedChunk {
+  records: Rec[]
+  /** 1-based line number where record i starts. */
+  lines: ArrayLike<number> & { slice(from: number, to: number): ArrayLike<number> }
+  errors: SourceDeadLetter[]
 }
 
 /**
  * Emit what one decode produced: record batches plus the dead letters, sharing one commit.
  * Returns a promise when downstream is full; the caller awaits it before reading more.
  */
-export async function emitDecoded(ctx: SourceContext<Rec>, out: DecodeOutput, position: DecoderPosition, o: EmitDecodedOptions): Promise<void> {
+export async function emitDecoded(ctx: SourceContext<Rec>, out: DecodedChunk, position: DecoderPosition, o: EmitDecodedOptions): Promise<void> {
   const total = out.records.length
-  const batches = Math.ceil(total / o.batchSize)
+  // A processed chunk always sends its report, even when the steps kept nothing.
+  const batches = o.report ? Math.max(1, Math.ceil(total / o.batchSize)) : Math.ceil(total / o.batchSize)
   const parts = batches + (out.errors.length > 0 ? 1 : 0)
   if (parts === 0) {
     o.onCommit?.(position)
@@ -120,14 +135,13 @@ export async function emitDecoded(ctx: SourceContext<Rec>, out: DecodeOutput, po
     const from = b * o.batchSize
     const to = Math.min(total, from + o.batchSize)
     const whole = batches === 1
-    const records = whole ? out.records : out.records.slice(from, to)
-    const lines = whole ? out.lines : out.lines.slice(from, to)
-    const p = ctx.emit({
-      records,
+    const init = {
+      records: whole ? out.records : out.records.slice(from, to),
       bytes: Math.ceil((o.bytes * (to - from)) / Math.max(1, total)),
-      origin: { source: ctx.id, file: o.file, lines },
+      origin: { source: ctx.id, file: o.file, lines: whole ? out.lines : out.lines.slice(from, to) },
       onAck: ackOne,
-    })
+    }
+    const p = o.report ? ctx.emitProcessed!(init, b === 0 ? o.report : { received: 0, passed: new Int32Array(o.report.passed.length), failures: [] }) : ctx.emit(init)
     if (p) await p
   }
 }

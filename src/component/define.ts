@@ -6,6 +6,8 @@ import type { Batch, BatchOrigin, Rec } from '../core/batch.js'
 import type { ErrorCode } from '../core/errors.js'
 import type { Logger } from '../observe/log.js'
 import type { CheckpointHandle } from '../core/checkpoint.js'
+import type { PortableStep } from '../core/threads/protocol.js'
+import type { ChainReport } from '../core/topology/fuse.js'
 
 export type ComponentKind = 'source' | 'transform' | 'sink'
 export type Status = 'stable' | 'beta' | 'alpha'
@@ -81,6 +83,15 @@ export interface SourceContext<R> {
    * records it would dead-letter with every field decoded.
    */
   readonly fields?: readonly string[]
+  /**
+   * The record transforms right after this source that may run inside the source's own worker
+   * threads (built-ins whose behaviour depends only on their options: filter, map), in order.
+   * Empty or absent when the next component is anything else. A source that runs them hands
+   * the surviving records to `emitProcessed` instead of `emit`.
+   */
+  readonly portable?: readonly PortableStep[]
+  /** Emit records that already went through every step of `portable`, with what the steps did. */
+  emitProcessed?(batch: SourceBatchInit<R>, report: ChainReport): Promise<void> | undefined
   /** Report progress of bounded inputs for the progress bar (total may grow as files appear). */
   progress(update: { bytesRead?: number; bytesTotal?: number }): void
   /**

@@ -142,6 +142,12 @@ export class CsvDecoder extends ByteDecoder {
     return this.names === undefined ? undefined : { header: this.names.slice() }
   }
 
+  protected override restoreState(state: DecoderState | undefined): void {
+    const header = state?.header
+    // Same header as now: keep the compiled record builder and the string caches.
+    if (header !== undefined && (this.names === undefined || header.length !== this.names.length || header.some((h, i) => h !== this.names![i]))) this.setSchema(header)
+  }
+
   protected decodeRecords(buf: Buffer, pos: number, end: number, final: boolean, out: DecodeOutput, delta: number, checkEach: boolean): number {
     const max = this.maxRecordBytes
     let line = this.line

@@ -52,6 +52,7 @@ export abstract class ByteDecoder implements RecordDecoder {
   private skipping = false
   /** A UTF-8 BOM may still appear: only at absolute offset 0. */
   private bomPending: boolean
+  private readonly bomAllowed: boolean
 
   constructor(options: FramingOptions, position?: DecoderPosition) {
     if (!(options.maxRecordBytes > 0)) throw new RangeError('maxRecordBytes must be a positive number')
@@ -59,7 +60,8 @@ export abstract class ByteDecoder implements RecordDecoder {
     this.maxRawBytes = Math.max(0, options.maxRawBytes ?? DEFAULT_MAX_RAW_BYTES)
     this.offset = position?.offset ?? 0
     this.line = position?.line ?? 1
-    this.bomPending = this.offset === 0 && options.bom !== false
+    this.bomAllowed = options.bom !== false
+    this.bomPending = this.offset === 0 && this.bomAllowed
   }
 
   decode(buf: Buffer, start: number, end: number, final: boolean, out: DecodeOutput): number {
@@ -98,6 +100,26 @@ export abstract class ByteDecoder implements RecordDecoder {
     if (vEnd > pos) checkEach = !isUtf8(view.subarray(pos, vEnd))
     return this.decodeRecords(view, pos, end, final, out, delta, checkEach)
   }
+
+  /**
+   * Continue from `position` as if every byte before it had been decoded (worker threads decode
+   * line-aligned chunks of one file with one decoder each). Never at offset 0, so no BOM.
+   */
+  seek(position: DecoderPosition): void {
+    this.offset = position.offset
+    this.line = position.line
+    this.skipping = false
+    this.bomPending = position.offset === 0 && this.bomAllowed
+    this.restoreState(position.state)
+  }
+
+  /** Inside an oversized record, discarding bytes until its LF (the chunk did not end it). */
+  get discarding(): boolean {
+    return this.skipping
+  }
+
+  /** Take back what `state()` returned (the CSV header). */
+  protected restoreState(_state: DecoderState | undefined): void {}
 
   position(): DecoderPosition {
     const state = this.state()
@@ -221,6 +243,11 @@ function isBomPrefix(buf: Buffer, s: number, e: number): boolean {
 export abstract class LineDecoder extends ByteDecoder {
   /** Bytes at the start of the pending tail already known to hold no LF (saves rescans). */
   private scanned = 0
+
+  override seek(position: DecoderPosition): void {
+    this.scanned = 0
+    super.seek(position)
+  }
 
   protected decodeRecords(buf: Buffer, pos: number, end: number, final: boolean, out: DecodeOutput, delta: number, checkEach: boolean): number {
     const max = this.maxRecordBytes

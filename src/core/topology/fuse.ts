@@ -8,11 +8,12 @@
 import type { BatchTransform, RecordTransform, RouterTransform, StatefulTransform, Transform } from '../../component/define.js'
 import { deadLetter, type DeadLetter } from '../../delivery/dead-letter.js'
 import type { DeadLetterSend } from '../../delivery/sink-runner.js'
-import type { RunStats } from '../../observe/stats.js'
+import type { ComponentStats, RunStats } from '../../observe/stats.js'
 import { AckToken } from '../ack.js'
-import { originOf, partitionOf, type Batch, type Rec } from '../batch.js'
+import { originOf, partitionOf, type Batch, type Origin, type Rec } from '../batch.js'
 import { errorMessage, isSluiceError, type ErrorCode } from '../errors.js'
 import type { Edge, Graph } from './graph.js'
+import { runRecordSteps, type ChainFailure } from './record-steps.js'
 
 /** Push a batch into a component; a returned promise means "wait before sending more". */
 export type Emit = (batch: Batch) => Promise<void> | undefined
@@ -32,6 +33,18 @@ export interface CompiledTransforms {
   consumersOf(id: string): Emit
   /** Send rows a stateful transform produced outside `process` (tick, flush, partition end). */
   emitFrom(id: string, rows: Rec[]): Promise<void> | undefined
+  /** Entry for batches that already went through the record chain `ids` (see `portableChain`). */
+  afterChain(ids: readonly string[]): (batch: Batch, report: ChainReport) => Promise<void> | undefined
+}
+
+/** What running a record chain elsewhere (a worker thread) did to one batch. */
+export interface ChainReport {
+  /** Records that entered the first step. */
+  received: number
+  /** passed[s]: records step s let through. */
+  passed: ArrayLike<number>
+  /** Records a step threw on, each with its origin (the batch no longer holds them). */
+  failures: readonly (ChainFailure & { origin: Origin })[]
 }
 
 export function compileTransforms(graph: Graph, built: Map<string, Transform>, cc: CompileContext): CompiledTransforms {
@@ -79,12 +92,12 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
     }
   }
 
-  const dlqBatch = (from: string, batch: Batch, items: { i: number; record: Rec; error: unknown; step: string }[]) => {
+  const dlqBatch = (from: string, batch: Batch, items: readonly (ChainFailure & { origin?: Origin })[]) => {
     const byStep = new Map<string, DeadLetter[]>()
     for (const it of items) {
       const code: ErrorCode = isSluiceError(it.error) ? it.error.code : 'SLC_RECORD_TRANSFORM'
       const letters = byStep.get(it.step) ?? []
-      letters.push(deadLetter(it.step, code, errorMessage(it.error), originOf(batch, it.i, from), { record: it.record }))
+      letters.push(deadLetter(it.step, code, errorMessage(it.error), it.origin ?? originOf(batch, it.i, from), { record: it.record }))
       byStep.set(it.step, letters)
     }
     let waits: Promise<void>[] | undefined
@@ -123,43 +136,29 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
     const n = steps.length
     return (batch) => {
       const records = batch.records
-      const count = records.length
       const passed = new Int32Array(n)
-      let w = 0
-      let index: Uint32Array | undefined
-      let dead: { i: number; record: Rec; error: unknown; step: string }[] | undefined
-      for (let i = 0; i < count; i++) {
-        let r: Rec | undefined = records[i]
-        let s = 0
-        try {
-          for (; s < n; s++) {
-            r = steps[s]!.process(r!)
-            if (r === undefined) break
-            passed[s]!++
-          }
-        } catch (error) {
-          ;(dead ??= []).push({ i, record: records[i]!, error, step: ids[s]! })
-          r = undefined
-        }
-        if (r === undefined) {
-          // First drop: start an index so dead letters further down still find their origin.
-          if (!index) {
-            index = new Uint32Array(count)
-            for (let k = 0; k < w; k++) index[k] = batch.index ? batch.index[k]! : k
-          }
-          continue
-        }
-        if (index) index[w] = batch.index ? batch.index[i]! : i
-        records[w++] = r
-      }
-      stepStats[0]!.received += count
-      for (let s = 0; s < n; s++) {
-        stepStats[s]!.sent += passed[s]!
-        if (s + 1 < n) stepStats[s + 1]!.received += passed[s]!
-      }
-      const waits = dead ? dlqBatch(ids[0]!, batch, dead) : undefined
-      records.length = w
-      if (index) batch.index = index.subarray(0, w)
+      const result = runRecordSteps(steps, ids, records, passed, batch.index)
+      stepStats[0]!.received += records.length
+      addPassed(stepStats, passed)
+      const waits = result.failures ? dlqBatch(ids[0]!, batch, result.failures) : undefined
+      records.length = result.kept
+      if (result.index) batch.index = result.index
+      return finish(next, batch, waits)
+    }
+  }
+
+  /**
+   * Entry for batches a source already ran through the record chain `ids` that starts right after
+   * it (in worker threads): counts the steps, dead-letters what they rejected, and goes on to
+   * whatever consumes the chain's last step.
+   */
+  const afterChain = (ids: readonly string[]): ((batch: Batch, report: ChainReport) => Promise<void> | undefined) => {
+    const stepStats = ids.map((id) => cc.stats.get(id))
+    const next = fanOut(graph.nodes.get(ids[ids.length - 1]!)!.consumers[0]!)
+    return (batch, report) => {
+      stepStats[0]!.received += report.received
+      addPassed(stepStats, report.passed)
+      const waits = report.failures.length > 0 ? dlqBatch(ids[0]!, batch, report.failures) : undefined
       return finish(next, batch, waits)
     }
   }
@@ -289,7 +288,7 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
     }
   }
 
-  return { consumersOf: (id) => fanOut(graph.nodes.get(id)!.consumers[0]!), emitFrom: emitRows }
+  return { consumersOf: (id) => fanOut(graph.nodes.get(id)!.consumers[0]!), emitFrom: emitRows, afterChain }
 }
 
 /** Where each record of `out` sat in `input` (composed with the input's own index), if `out` is a subsequence of `input`. */
@@ -304,6 +303,14 @@ function originIndex(input: Rec[], out: Rec[], inputIndex: Uint32Array | undefin
     i++
   }
   return index
+}
+
+/** Step s passed `passed[s]` records, which step s + 1 received. */
+function addPassed(stepStats: readonly ComponentStats[], passed: ArrayLike<number>): void {
+  for (let s = 0; s < stepStats.length; s++) {
+    stepStats[s]!.sent += passed[s]!
+    if (s + 1 < stepStats.length) stepStats[s + 1]!.received += passed[s]!
+  }
 }
 
 function lazy<T>(make: () => T): () => T {

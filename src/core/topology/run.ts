@@ -6,7 +6,7 @@
 //                                 │ thrown per record            (backpressure: send() waits)
 //                                 └──────────────► dead-letter channel ─► dead-letter sink
 import { join } from 'node:path'
-import type { Sink, Source, SourceContext, SourceDeadLetter, StatefulTransform, Transform } from '../../component/define.js'
+import type { Sink, Source, SourceBatchInit, SourceContext, SourceDeadLetter, StatefulTransform, Transform } from '../../component/define.js'
 import type { Registry } from '../../component/registry.js'
 import type { BatchPolicy, RetryPolicy } from '../../component/options.js'
 import type { ComponentConfig, PipelineConfig } from '../../config/types.js'
@@ -21,7 +21,8 @@ import { Channel } from '../channel.js'
 import { CheckpointStore } from '../checkpoint.js'
 import { ConfigError, SluiceError, errorMessage, isSluiceError } from '../errors.js'
 import { fieldsReadFrom } from './fields.js'
-import { compileTransforms, type Emit } from './fuse.js'
+import { isPortable, portableChain } from '../threads/portable.js'
+import { compileTransforms, type ChainReport, type Emit } from './fuse.js'
 import { buildGraph } from './graph.js'
 
 export interface RunOptions {
@@ -257,29 +258,37 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
       const source = sources.get(c.id)!
       const entry = entries.consumersOf(c.id)
       const dlq = dlqSendFor(c.deadLetter)
+      const chainIds = portableChain(graph, (id) => isPortable(registry.get('transform', graph.nodes.get(id)!.config.type)), c.id)
+      const afterChain = chainIds.length > 0 ? entries.afterChain(chainIds) : undefined
+      /** Count, track and hand on a source batch: into the graph, or past the steps it already ran. */
+      const send = (init: SourceBatchInit<Rec>, report: ChainReport | undefined): Promise<void> | undefined => {
+        // During a checkpoint barrier the source waits here (it awaits emit anyway).
+        if (gate.closed) return gate.wait().then(() => send(init, report))
+        const n = report ? report.received : init.records.length
+        s.received += n
+        s.sent += n
+        s.bytes += init.bytes
+        // A processed batch goes on even when empty: its report counts what the steps dropped.
+        if (!report && n === 0) {
+          init.onAck?.()
+          return undefined
+        }
+        const ack = track((status) => {
+          if (status === 'delivered') init.onAck?.()
+          else fail(new SluiceError('SLC_SINK_IO', `records from source "${c.id}" reached neither a sink nor the dead-letter output; their position is not committed`))
+        })
+        const batch = { records: init.records, bytes: init.bytes, ack, origin: init.origin }
+        return report ? afterChain!(batch, report) : entry(batch)
+      }
       const ctx: SourceContext<Record<string, unknown>> = {
         id: c.id,
         signal: stopSources.signal,
         log: log.child({ component: c.id }),
         checkpoints: checkpoints.handle(c.id),
         fields: fieldsReadFrom(graph, built, c.id),
-        emit: (init) => {
-          // During a checkpoint barrier the source waits here (it awaits emit anyway).
-          if (gate.closed) return gate.wait().then(() => ctx.emit(init))
-          const n = init.records.length
-          s.received += n
-          s.sent += n
-          s.bytes += init.bytes
-          if (n === 0) {
-            init.onAck?.()
-            return undefined
-          }
-          const ack = track((status) => {
-            if (status === 'delivered') init.onAck?.()
-            else fail(new SluiceError('SLC_SINK_IO', `records from source "${c.id}" reached neither a sink nor the dead-letter output; their position is not committed`))
-          })
-          return entry({ records: init.records, bytes: init.bytes, ack, origin: init.origin })
-        },
+        emit: (init) => send(init, undefined),
+        portable: chainIds.map((id) => ({ id, type: graph.nodes.get(id)!.config.type, options: graph.nodes.get(id)!.config.options })),
+        emitProcessed: (init, report) => send(init, report),
         deadLetter: (items, onAck) => {
           if (items.length === 0) return undefined
           if (gate.closed) return gate.wait().then(() => ctx.deadLetter(items, onAck))

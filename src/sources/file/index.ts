@@ -13,6 +13,14 @@ const options = z.strictObject({
   poll_interval: duration('How often follow mode checks for growth and new files.', '250ms'),
   read_buffer: byteSize('Bytes read per system call; one buffer of this size is reused for the whole run.', '1MiB'),
   max_record_bytes: byteSize('Largest record accepted; a longer one is dead-lettered (its first 64 KiB kept) and skipped without being held in memory.', '1MiB'),
+  threads: z
+    .union([z.literal('auto'), z.number().int().min(1).max(64)])
+    .default('auto')
+    .meta({
+      description:
+        'Threads that decode a file and run the `filter`/`map` steps right after the source: `auto` uses every core for files of 32 MiB or more, `1` reads on the main thread. ' +
+        'Records, dead letters and checkpoints are the same as with one thread, in the same order. Gzip files and `follow` mode are read on the main thread.',
+    }),
   batch_size: z.number().int().positive().default(2048).meta({ description: 'Most records per batch handed downstream.' }),
 })
 

@@ -4,12 +4,17 @@
 // new files that match the glob.
 import { createReadStream, type Stats } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { crc32, createGunzip } from 'node:zlib'
 import { glob, isDynamicPattern } from 'tinyglobby'
 import { createDecoder, type DecoderOptions } from '../../codecs/index.js'
 import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
-import { WorkBuffer, emitDecoded, newDecodeOutput, resetDecodeOutput } from '../../component/byte-source.js'
+import { LF } from '../../codecs/framing/newline.js'
+import { ChunkWorkers } from '../../core/threads/pool.js'
+import type { ChunkResult } from '../../core/threads/protocol.js'
+import type { ChainReport } from '../../core/topology/fuse.js'
+import { WorkBuffer, emitDecoded, newDecodeOutput, resetDecodeOutput, type DecodedChunk } from '../../component/byte-source.js'
 import type { BuildContext, Source, SourceContext } from '../../component/define.js'
 import type { PositionTracker } from '../../core/checkpoint.js'
 import type { Rec } from '../../core/batch.js'
@@ -37,6 +42,12 @@ const DECODE_SLICE = 64 * 1024
 /** Bytes hashed to recognise a file; small files use all they have. */
 const FINGERPRINT_BYTES = 1024
 
+/**
+ * Under `threads: auto`, files with less than this left to read are read on the main thread:
+ * starting workers (each loads the decoders and steps) costs about as much as decoding it.
+ */
+const AUTO_THREADS_MIN_BYTES = 32 * 1024 * 1024
+
 /** CRC-32 of the first `length` bytes of a file, or undefined if it is shorter now. */
 async function fingerprintOf(file: string, length: number): Promise<number | undefined> {
   const fh = await open(file, 'r')
@@ -62,6 +73,14 @@ export class FileSource implements Source {
   }
 
   async run(ctx: SourceContext<Rec>): Promise<void> {
+    try {
+      await this.readAll(ctx)
+    } finally {
+      await this.workers?.then((w) => w?.close(), () => undefined)
+    }
+  }
+
+  private async readAll(ctx: SourceContext<Rec>): Promise<void> {
     const seen = new Set<string>()
     const literal = !isDynamicPattern(this.o.path)
     let first = true
@@ -157,9 +176,12 @@ export class FileSource implements Source {
     const tracker = state?.tracker ?? checkpoints.tracker<FilePosition>(file, sameFile ? stored : undefined)
     const decoder = createDecoder(this.o.format, { ...this.decoderOptions, fields: ctx.fields }, { offset: start.offset, line: start.line, state: start.state })
     try {
+      const workers = gzip ? undefined : await this.workersFor(ctx, st.size - start.offset)
       const seenSize = gzip
         ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
-        : await this.readPlain(ctx, file, st, decoder, tracker)
+        : workers
+          ? await this.readParallel(ctx, file, st, decoder, tracker, workers)
+          : await this.readPlain(ctx, file, st, decoder, tracker)
       // Follow mode continues from the decoder's position on the next poll.
       this.states.set(file, { ...decoder.position(), ino: st.ino, size: seenSize, tracker })
     } catch (e) {
@@ -218,6 +240,133 @@ export class FileSource implements Source {
       if (next) await next.catch(() => undefined)
       await fh?.close()
     }
+  }
+
+  /** Chunk workers of this source: started with the first file big enough to need them. */
+  private workers: Promise<ChunkWorkers | undefined> | undefined
+
+  /**
+   * The workers to read `bytes` of a plain file with, or undefined to read it on this thread:
+   * `threads: 1`, follow mode (appends arrive in small pieces), or under `auto` a file too small
+   * to repay starting workers.
+   */
+  private workersFor(ctx: SourceContext<Rec>, bytes: number): Promise<ChunkWorkers | undefined> | undefined {
+    const auto = this.o.threads === 'auto'
+    const n: number = this.o.threads === 'auto' ? availableParallelism() : this.o.threads
+    if (n < 2 || this.o.follow || (auto && bytes < AUTO_THREADS_MIN_BYTES)) return undefined
+    this.workers ??= ChunkWorkers.start(n, {
+      format: this.o.format,
+      decoder: { ...this.decoderOptions, fields: ctx.fields },
+      steps: ctx.emitProcessed ? (ctx.portable ?? []) : [],
+      baseDir: this.build.baseDir,
+      dataDir: this.build.dataDir,
+    })
+    return this.workers
+  }
+
+  /**
+   * Read a plain file with chunk workers. This thread reads line-aligned chunks (cut after the
+   * last LF of each read) into pooled buffers and hands them over without copying; workers decode
+   * them and run the portable steps; results are emitted strictly in file order, so records,
+   * acks and checkpoints are exactly what `readPlain` produces.
+   *
+   * A chunk is decoded on the assumption that it starts at a record boundary. That holds for
+   * the first chunk (it starts where this thread's decoder stopped), and for each next one when
+   * its predecessor consumed all its bytes. When a chunk does not (a quoted CSV field holds the
+   * LF it was cut at, or an oversized record runs past it), its result and every later one are
+   * dropped, this thread decodes one read from the chunk's start to find the true boundary, and
+   * workers resume there.
+   */
+  private async readParallel(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, workers: ChunkWorkers): Promise<number> {
+    const size = this.o.read_buffer
+    const steps = ctx.emitProcessed ? (ctx.portable ?? []).length : 0
+    const free: SharedArrayBuffer[] = []
+    const inFlight: { result: Promise<ChunkResult>; buffer: SharedArrayBuffer; offset: number; length: number; final: boolean }[] = []
+    const fh = await open(file, 'r')
+    let seq = 0
+    try {
+      let pos = decoder.position().offset
+      let eof = false
+      // Bytes at offset 0 (BOM, CSV header) are decoded here; workers start after them.
+      if (pos === 0) {
+        const step = await this.decodeHere(ctx, file, st, decoder, tracker, fh, pos)
+        if (step === undefined) return this.readPlain(ctx, file, st, decoder, tracker)
+        pos = step.offset
+        eof = step.eof
+      }
+      let line = decoder.position().line
+      let fallback = false
+      while (!ctx.signal.aborted) {
+        const state = decoder.position().state
+        // Keep 2 chunks per worker in flight: one being decoded, one queued behind it.
+        while (!eof && !fallback && inFlight.length < 2 * workers.size) {
+          const buffer = free.pop() ?? new SharedArrayBuffer(size)
+          const view = Buffer.from(buffer)
+          const { bytesRead } = await fh.read(view, 0, size, pos)
+          let length = bytesRead
+          const final = bytesRead < size
+          if (!final) {
+            length = view.lastIndexOf(LF, size - 1) + 1
+            if (length === 0) {
+              // One record longer than a whole read: this thread's reader handles those.
+              free.push(buffer)
+              fallback = true
+              break
+            }
+          }
+          eof = final
+          if (length === 0) break
+          inFlight.push({ result: workers.submit({ seq: seq++, buffer, length, offset: pos, state, final }), buffer, offset: pos, length, final })
+          pos += length
+        }
+        const head = inFlight.shift()
+        if (!head) break
+        const r = await head.result
+        free.push(head.buffer)
+        if ((r.consumed !== head.length && !head.final) || r.discarding) {
+          // Not cut at a record boundary: drop this and later results, decode here from its start.
+          for (const later of inFlight.splice(0)) {
+            await later.result
+            free.push(later.buffer)
+          }
+          decoder.seek({ offset: head.offset, line, state })
+          const step = await this.decodeHere(ctx, file, st, decoder, tracker, fh, head.offset)
+          if (step === undefined || decoder.discarding) return this.readPlain(ctx, file, st, decoder, tracker)
+          pos = step.offset
+          eof = step.eof
+          line = decoder.position().line
+          continue
+        }
+        ctx.progress({ bytesRead: r.consumed })
+        const base = line - 1
+        line += r.lineCount
+        await this.emitAt(ctx, file, st, { offset: head.offset + r.consumed, line, state }, tracker, fromWorker(r, base), r.consumed, head.final, steps > 0 ? reportOf(r, base, ctx.id, file) : undefined)
+      }
+      if (ctx.signal.aborted) return pos
+      decoder.seek({ offset: pos, line, state: decoder.position().state })
+      return fallback ? this.readPlain(ctx, file, st, decoder, tracker) : pos
+    } finally {
+      // Chunks still out (shutdown) must come back before the file closes; their results are dropped.
+      for (const later of inFlight) await later.result.catch(() => undefined)
+      await fh.close()
+    }
+  }
+
+  /**
+   * Decode one read at `offset` on this thread (the first bytes of a file, or a chunk that was
+   * not cut at a record boundary) and emit it. Returns where the next chunk starts and whether
+   * the file ended, or undefined when no record ends within one read (this thread must go on).
+   */
+  private async decodeHere(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, fh: FileHandle, offset: number): Promise<{ offset: number; eof: boolean } | undefined> {
+    const buf = Buffer.allocUnsafe(this.o.read_buffer)
+    const { bytesRead } = await fh.read(buf, 0, buf.length, offset)
+    const final = bytesRead < buf.length
+    const out = newDecodeOutput()
+    const consumed = decoder.decode(buf, 0, bytesRead, final, out)
+    if (consumed === 0 && !final) return undefined
+    ctx.progress({ bytesRead: consumed })
+    await this.emit(ctx, file, st, decoder, tracker, out, consumed, final)
+    return { offset: offset + consumed, eof: final }
   }
 
   private async readGzip(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, skip: number): Promise<number> {
@@ -279,15 +428,18 @@ export class FileSource implements Source {
     return st.size
   }
 
-  private emit(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, out: ReturnType<typeof newDecodeOutput>, bytes: number, final: boolean): Promise<void> {
-    const p = decoder.position()
+  private emit(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, out: DecodedChunk, bytes: number, final: boolean): Promise<void> {
+    return this.emitAt(ctx, file, st, decoder.position(), tracker, out, bytes, final)
+  }
+
+  private emitAt(ctx: SourceContext<Rec>, file: string, st: Stats, p: DecoderPosition, tracker: PositionTracker<FilePosition>, out: DecodedChunk, bytes: number, final: boolean, report?: ChainReport): Promise<void> {
     // A plain file may have grown while it was read: its size is at least the offset reached.
     const gzip = this.isGzip(file)
     const position: FilePosition = { offset: p.offset, line: p.line, ino: st.ino, size: gzip ? st.size : Math.max(st.size, p.offset), ...this.identity.get(file) }
     if (p.state) position.state = p.state
     if (final) position.done = true
     const ack = tracker.push(position)
-    return emitDecoded(ctx, out, p, { batchSize: this.o.batch_size, file, bytes, onCommit: ack })
+    return emitDecoded(ctx, out, p, { batchSize: this.o.batch_size, file, bytes, onCommit: ack, report })
   }
 
   private async fileFailed(ctx: SourceContext<Rec>, file: string, literal: boolean, code: SluiceError['code'], message: string): Promise<void> {
@@ -296,6 +448,28 @@ export class FileSource implements Source {
     this.build.log.error({ file, code }, message)
     const p = ctx.deadLetter([{ code, message, file }])
     if (p) await p
+  }
+}
+
+/** A worker's decoded chunk with absolute lines (`base` = the chunk's first line - 1). */
+function fromWorker(r: ChunkResult, base: number): DecodedChunk {
+  const lines = r.lines
+  for (let k = 0; k < lines.length; k++) lines[k] += base
+  for (const e of r.errors) {
+    if (e.line !== undefined) e.line += base
+    // Structured clone turns a Buffer into a plain Uint8Array.
+    const raw = e.raw as Uint8Array | string | undefined
+    if (raw instanceof Uint8Array && !Buffer.isBuffer(raw)) e.raw = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+  }
+  return { records: r.records, lines, errors: r.errors }
+}
+
+/** What the worker's steps did, with each failure's origin. */
+function reportOf(r: ChunkResult, base: number, source: string, file: string): ChainReport {
+  return {
+    received: r.decoded,
+    passed: r.passed,
+    failures: r.failures.map((f) => ({ i: f.i, record: f.record, step: f.step, error: new SluiceError(f.code, f.message), origin: { source, file, line: f.line + base } })),
   }
 }
 

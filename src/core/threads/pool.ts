@@ -1,0 +1,99 @@
+// The main-thread side of chunk workers: starts N workers for one source, hands them chunks
+// round-robin and resolves each chunk's result. Results may complete out of order across
+// workers; the source consumes them in the order it submitted them (see sources/file).
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { SluiceError } from '../errors.js'
+import type { ChunkResult, ChunkTask, WorkerReply, WorkerSetup } from './protocol.js'
+
+/**
+ * The compiled worker entry. Node 20 cannot start a worker from a `.ts` file (loader hooks do
+ * not reach worker threads), so when this module runs from `src/` (tests, tsx) the entry is
+ * its build output in `dist/`, which `npm test` builds first.
+ */
+function workerEntry(): URL {
+  const here = new URL('./worker.js', import.meta.url)
+  if (!import.meta.url.endsWith('.ts')) return here
+  const built = new URL(here.href.replace('/src/core/threads/', '/dist/core/threads/'))
+  if (!existsSync(fileURLToPath(built))) throw new SluiceError('SLC_INTERNAL', `worker threads need the compiled worker at ${fileURLToPath(built)}: run \`npm run build\``)
+  return built
+}
+
+interface Pending {
+  resolve(r: ChunkResult): void
+  reject(e: Error): void
+}
+
+export class ChunkWorkers {
+  private readonly workers: Worker[] = []
+  /** Per worker, the chunks it was given and has not answered yet (it answers in order). */
+  private readonly queues: Pending[][] = []
+  private next = 0
+  private failure: SluiceError | undefined
+
+  private constructor() {}
+
+  /** Start `n` workers and wait until each has built its decoder and steps. */
+  static async start(n: number, setup: WorkerSetup): Promise<ChunkWorkers> {
+    const pool = new ChunkWorkers()
+    const entry = workerEntry()
+    const ready: Promise<void>[] = []
+    for (let k = 0; k < n; k++) {
+      const w = new Worker(entry, { workerData: setup, name: `sluice-chunks-${k}` })
+      const queue: Pending[] = []
+      pool.workers.push(w)
+      pool.queues.push(queue)
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.on('message', (m: WorkerReply) => {
+            if (m.kind === 'ready') resolve()
+            else if (m.kind === 'result') queue.shift()?.resolve(m.result)
+            else {
+              const e = pool.fail(`a chunk worker failed: ${m.message}`)
+              reject(e)
+            }
+          })
+          w.on('error', (err) => reject(pool.fail(`a chunk worker crashed: ${err.message}`)))
+          w.on('exit', (code) => {
+            if (code !== 0) reject(pool.fail(`a chunk worker exited with code ${code}`))
+            else for (const p of queue.splice(0)) p.reject(pool.fail('a chunk worker exited'))
+          })
+        }),
+      )
+    }
+    try {
+      await Promise.all(ready)
+    } catch (e) {
+      await pool.close()
+      throw e
+    }
+    return pool
+  }
+
+  get size(): number {
+    return this.workers.length
+  }
+
+  /** Hand a chunk to the next worker; its buffer must stay untouched until the result is in. */
+  submit(task: ChunkTask): Promise<ChunkResult> {
+    if (this.failure) return Promise.reject(this.failure)
+    const k = this.next
+    this.next = (k + 1) % this.workers.length
+    return new Promise<ChunkResult>((resolve, reject) => {
+      this.queues[k]!.push({ resolve, reject })
+      this.workers[k]!.postMessage(task)
+    })
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()))
+  }
+
+  /** A worker broke (a bug, not bad data): every chunk still out fails with the same error. */
+  private fail(message: string): SluiceError {
+    this.failure ??= new SluiceError('SLC_INTERNAL', message)
+    for (const q of this.queues) for (const p of q.splice(0)) p.reject(this.failure)
+    return this.failure
+  }
+}
