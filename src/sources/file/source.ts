@@ -288,39 +288,39 @@ export class FileSource implements Source {
       let pos = decoder.position().offset
       let eof = false
       // Bytes at offset 0 (BOM, CSV header) are decoded here; workers start after them.
-      if (pos === 0) {
-        const step = await this.decodeHere(ctx, file, st, decoder, tracker, fh, pos)
-        if (step === undefined) return this.readPlain(ctx, file, st, decoder, tracker)
-        pos = step.offset
-        eof = step.eof
-      }
+      if (pos === 0) ({ offset: pos, eof } = await this.catchUp(ctx, file, st, decoder, tracker, fh))
       let line = decoder.position().line
-      let fallback = false
+      let uncut = false
       while (!ctx.signal.aborted) {
         const state = decoder.position().state
         // Keep 2 chunks per worker in flight: one being decoded, one queued behind it.
-        while (!eof && !fallback && inFlight.length < 2 * workers.size) {
+        while (!eof && !uncut && inFlight.length < 2 * workers.size) {
           const buffer = free.pop() ?? new SharedArrayBuffer(size)
           const view = Buffer.from(buffer)
           const { bytesRead } = await fh.read(view, 0, size, pos)
-          let length = bytesRead
           const final = bytesRead < size
-          if (!final) {
-            length = view.lastIndexOf(LF, size - 1) + 1
-            if (length === 0) {
-              // One record longer than a whole read: this thread's reader handles those.
-              free.push(buffer)
-              fallback = true
-              break
-            }
+          const length = final ? bytesRead : view.lastIndexOf(LF, size - 1) + 1
+          if (length === 0) {
+            free.push(buffer)
+            // No LF in a whole read (a record longer than read_buffer): catch up here below.
+            uncut = !final
+            eof = final
+            break
           }
           eof = final
-          if (length === 0) break
           inFlight.push({ result: workers.submit({ seq: seq++, buffer, length, offset: pos, state, final }), buffer, offset: pos, length, final })
           pos += length
         }
         const head = inFlight.shift()
-        if (!head) break
+        if (!head) {
+          if (!uncut) break
+          // Every chunk before the long record is emitted: decode it here, then go on with workers.
+          uncut = false
+          decoder.seek({ offset: pos, line, state })
+          ;({ offset: pos, eof } = await this.catchUp(ctx, file, st, decoder, tracker, fh))
+          line = decoder.position().line
+          continue
+        }
         const r = await head.result
         free.push(head.buffer)
         if ((r.consumed !== head.length && !head.final) || r.discarding) {
@@ -329,11 +329,9 @@ export class FileSource implements Source {
             await later.result
             free.push(later.buffer)
           }
+          uncut = false
           decoder.seek({ offset: head.offset, line, state })
-          const step = await this.decodeHere(ctx, file, st, decoder, tracker, fh, head.offset)
-          if (step === undefined || decoder.discarding) return this.readPlain(ctx, file, st, decoder, tracker)
-          pos = step.offset
-          eof = step.eof
+          ;({ offset: pos, eof } = await this.catchUp(ctx, file, st, decoder, tracker, fh))
           line = decoder.position().line
           continue
         }
@@ -342,9 +340,8 @@ export class FileSource implements Source {
         line += r.lineCount
         await this.emitAt(ctx, file, st, { offset: head.offset + r.consumed, line, state }, tracker, fromWorker(r, base), r.consumed, head.final, steps > 0 ? reportOf(r, base, ctx.id, file) : undefined)
       }
-      if (ctx.signal.aborted) return pos
       decoder.seek({ offset: pos, line, state: decoder.position().state })
-      return fallback ? this.readPlain(ctx, file, st, decoder, tracker) : pos
+      return pos
     } finally {
       // Chunks still out (shutdown) must come back before the file closes; their results are dropped.
       for (const later of inFlight) await later.result.catch(() => undefined)
@@ -353,20 +350,30 @@ export class FileSource implements Source {
   }
 
   /**
-   * Decode one read at `offset` on this thread (the first bytes of a file, or a chunk that was
-   * not cut at a record boundary) and emit it. Returns where the next chunk starts and whether
-   * the file ended, or undefined when no record ends within one read (this thread must go on).
+   * Decode on this thread from the decoder's position until at least one record ended there and
+   * no oversized record is being discarded (or the file ended), emitting as it goes: the first
+   * bytes of a file (BOM, CSV header), a chunk not cut at a record boundary, a record longer than
+   * a read. Returns where workers resume, and whether the file ended.
    */
-  private async decodeHere(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, fh: FileHandle, offset: number): Promise<{ offset: number; eof: boolean } | undefined> {
-    const buf = Buffer.allocUnsafe(this.o.read_buffer)
-    const { bytesRead } = await fh.read(buf, 0, buf.length, offset)
-    const final = bytesRead < buf.length
+  private async catchUp(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, fh: FileHandle): Promise<{ offset: number; eof: boolean }> {
+    const start = decoder.position().offset
+    const work = new WorkBuffer(this.o.read_buffer, this.o.max_record_bytes)
     const out = newDecodeOutput()
-    const consumed = decoder.decode(buf, 0, bytesRead, final, out)
-    if (consumed === 0 && !final) return undefined
-    ctx.progress({ bytesRead: consumed })
-    await this.emit(ctx, file, st, decoder, tracker, out, consumed, final)
-    return { offset: offset + consumed, eof: final }
+    let pos = start
+    for (;;) {
+      const free = work.freeRegion()
+      const { bytesRead } = await fh.read(work.buf, free.offset, Math.min(free.length, this.o.read_buffer), pos)
+      pos += bytesRead
+      const final = bytesRead === 0
+      const before = decoder.position().offset
+      work.commit(bytesRead, final, decoder, out)
+      const after = decoder.position().offset
+      ctx.progress({ bytesRead: after - before })
+      await this.emit(ctx, file, st, decoder, tracker, out, after - before, final)
+      resetDecodeOutput(out)
+      if (final) return { offset: after, eof: true }
+      if ((after > start && !decoder.discarding) || ctx.signal.aborted) return { offset: after, eof: false }
+    }
   }
 
   private async readGzip(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, skip: number): Promise<number> {

@@ -1,0 +1,173 @@
+// The file source with worker threads (`threads: N`): whatever the chunking, records, their
+// order, dead letters (with lines), per-component counts and checkpoints equal one thread's.
+import assert from 'node:assert/strict'
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { RunStats } from '../../src/observe/stats.js'
+import { runYaml } from '../../src/testing/index.js'
+
+const root = mkdtempSync(join(tmpdir(), 'sluice-threads-'))
+after(() => rmSync(root, { recursive: true, force: true }))
+let n = 0
+const freshDir = () => {
+  const d = join(root, `t${++n}`)
+  mkdirSync(d)
+  return d
+}
+
+/** A seeded CSV with quoted fields, doubled quotes, multi-line fields, bad ints and a BOM. */
+function messyCsv(rows: number, seed: number): string {
+  let x = seed
+  const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648)
+  let s = '\ufeffid,name,amount,note\n'
+  for (let i = 0; i < rows; i++) {
+    const r = rnd()
+    const id = r < 0.01 ? 'x' + i : String(i) // 1% do not fit `id: int`: dead letters
+    const name = r < 0.2 ? `"Smith, ${i}"` : r < 0.25 ? `"say ""hi"" ${i}"` : `n${i}`
+    // 3% hold newlines inside quotes, long enough that many chunk cuts land inside a record.
+    const note = r > 0.97 ? `"line one\nline two ${i}\n${'z'.repeat(150 + (i % 200))}\n"` : r > 0.9 ? '' : `plain ${i % 97}`
+    s += `${id},${name},${(r * 100).toFixed(2)},${note}\n`
+  }
+  return s
+}
+
+const config = (threads: number | string, extra = '') => `
+data_dir: state
+sources:
+  in:
+    type: file
+    path: data.csv
+    format: csv
+    threads: ${threads}
+    read_buffer: 4KiB
+    max_record_bytes: 2KiB
+    dead_letter: dlq
+    csv: { columns: { id: int, amount: float } }${extra}
+transforms:
+  big: { type: filter, inputs: [in], condition: 'amount > 20.0', dead_letter: dlq }
+  cents: { type: map, inputs: [big], set: { cents: 'int(amount * 100.0)', shout: 'note + "!"' }, dead_letter: dlq }
+sinks:
+  out: { type: collect, inputs: [cents], name: out }
+  dlq: { type: collect, name: dlq }
+`
+
+async function run(dir: string, threads: number | string, o: { reset?: boolean; signal?: AbortSignal } = {}) {
+  const stats = new RunStats()
+  const r = await runYaml(config(threads), { baseDir: dir, stats, reset: o.reset ?? true, signal: o.signal })
+  const counts = Object.fromEntries([...stats.components].map(([id, c]) => [id, { in: c.received, out: c.sent, dead: c.deadLettered }]))
+  // Dead letters of the source and of the steps interleave per chunk, and chunks are cut
+  // differently with threads: compare them in line order.
+  const letters = r
+    .out('dlq')
+    .map((d) => ({ component: d.component, code: d.code, line: (d.origin as { line: number }).line, raw: d.raw, record: d.record }))
+    .sort((a, b) => a.line - b.line || String(a.component).localeCompare(String(b.component)))
+  return { status: r.status, out: r.out('out'), letters, counts }
+}
+
+test('threads: 2 decodes and runs filter/map in workers with the same records, order, dead letters and counts as threads: 1', async () => {
+  const dir = freshDir()
+  writeFileSync(join(dir, 'data.csv'), messyCsv(6000, 7))
+  const one = await run(dir, 1)
+  const two = await run(dir, 2)
+  const three = await run(dir, 3)
+  assert.equal(one.status, 'completed')
+  assert.ok(one.out.length > 3000, `${one.out.length} rows passed`)
+  assert.ok(one.letters.some((l) => l.component === 'in'), 'bad ints are dead-lettered by the source')
+  assert.ok(one.letters.some((l) => l.component === 'cents'), 'empty notes (null) fail the map and are dead-lettered')
+  assert.ok(one.out.some((r) => String(r.note).includes('\n')), 'multi-line fields survive')
+  for (const other of [two, three]) {
+    assert.deepEqual(other.out, one.out)
+    assert.deepEqual(other.letters, one.letters)
+    assert.deepEqual(other.counts, one.counts)
+  }
+})
+
+test('dead letters from workers carry the absolute line of the record', async () => {
+  const dir = freshDir()
+  // 200 good rows per 4 KiB chunk or so; bad ones at known lines far into the file.
+  let s = 'id,amount\n'
+  const bad = new Set([777, 3001, 5999])
+  for (let line = 2; line <= 6001; line++) s += bad.has(line) ? `oops,1.5\n` : `${line},${line % 50}.25\n`
+  writeFileSync(join(dir, 'data.csv'), s)
+  const cfg = (t: number) => `
+data_dir: state
+sources:
+  in: { type: file, path: data.csv, format: csv, threads: ${t}, read_buffer: 4KiB, dead_letter: dlq, csv: { columns: { id: int, amount: float } } }
+sinks:
+  out: { type: collect, inputs: [in], name: out }
+  dlq: { type: collect, name: dlq }
+`
+  for (const t of [1, 2]) {
+    const r = await runYaml(cfg(t), { baseDir: dir, reset: true })
+    assert.deepEqual(r.out('dlq').map((d) => (d.origin as { line: number }).line), [777, 3001, 5999], `threads: ${t}`)
+    assert.equal(r.out('out').length, 5997)
+    assert.equal(r.out('out')[5996]!.id, 6001)
+  }
+})
+
+test('records longer than a read and oversized records across chunk cuts match one thread', async () => {
+  const dir = freshDir()
+  let s = ''
+  for (let i = 0; i < 3000; i++) {
+    // Every 100th line is 5 KB (over max_record_bytes 2 KiB and over a 4 KiB read), every 41st
+    // 3 KB (oversized, within a read), every 37th 1.5 KB.
+    const pad = i % 100 === 50 ? 'y'.repeat(5000) : i % 41 === 0 ? 'w'.repeat(3000) : i % 37 === 0 ? 'x'.repeat(1500) : ''
+    s += `{"i":${i},"amount":${i % 40},"note":"${pad}"}\n`
+  }
+  writeFileSync(join(dir, 'data.jsonl'), s)
+  const cfg = (t: number) => `
+data_dir: state
+sources:
+  in: { type: file, path: data.jsonl, format: jsonl, threads: ${t}, read_buffer: 4KiB, max_record_bytes: 2KiB, dead_letter: dlq }
+transforms:
+  some: { type: filter, inputs: [in], condition: 'amount > 5' }
+sinks:
+  out: { type: collect, inputs: [some], name: out }
+  dlq: { type: collect, name: dlq }
+`
+  const results = []
+  for (const t of [1, 2]) {
+    const r = await runYaml(cfg(t), { baseDir: dir, reset: true })
+    results.push({ out: r.out('out').map((x) => x.i), dlq: r.out('dlq').map((d) => [d.code, (d.origin as { line: number }).line]) })
+  }
+  assert.equal(results[0]!.dlq.length, 30 + 73)
+  assert.deepEqual(results[1], results[0])
+})
+
+test('checkpoints with threads: a second run reads nothing, appended rows once, a stopped run resumes without loss', async () => {
+  const dir = freshDir()
+  const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${from + i},name ${from + i},${(from + i) % 90}.5,n\n`).join('')
+  writeFileSync(join(dir, 'data.csv'), 'id,name,amount,note\n' + rows(0, 20_000))
+  const first = await run(dir, 2)
+  const passing = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i).filter((i) => (i % 90) + 0.5 > 20)
+  assert.deepEqual(first.out.map((r) => r.id), passing(0, 20_000))
+  const second = await run(dir, 2, { reset: false })
+  assert.equal(second.out.length, 0, 'everything was read and acknowledged')
+  appendFileSync(join(dir, 'data.csv'), rows(20_000, 20_500))
+  const third = await run(dir, 2, { reset: false })
+  assert.deepEqual(third.out.map((r) => r.id), passing(20_000, 20_500))
+  assert.equal(third.out[0]!.name, `name ${third.out[0]!.id}`, 'resumed mid-file, the header still names the fields')
+
+  // Stop a run part-way (after its first batches), then run again: every row arrives, in order.
+  const stop = new AbortController()
+  const seen: number[] = []
+  const partial = run(dir, 2, { reset: true, signal: stop.signal })
+  setImmediate(() => stop.abort())
+  for (const r of (await partial).out) seen.push(r.id as number)
+  const rest = await run(dir, 2, { reset: false })
+  const all = [...seen, ...rest.out.map((r) => r.id as number)]
+  const want = passing(0, 20_500)
+  assert.deepEqual([...new Set(all)].sort((a, b) => a - b), want, 'no row lost')
+  assert.ok(all.length - want.length < 5000, `duplicates ${all.length - want.length} stay within what was in flight`)
+})
+
+test('threads: auto keeps small files on the main thread; the option is validated', async () => {
+  const dir = freshDir()
+  writeFileSync(join(dir, 'data.csv'), messyCsv(500, 3))
+  const auto = await run(dir, "auto")
+  const one = await run(dir, 1)
+  assert.deepEqual(auto.out, one.out)
+  await assert.rejects(runYaml(config(0), { baseDir: dir }), /threads/)
+})
