@@ -5,7 +5,6 @@ import { Environment, Optional } from '@marcbachmann/cel-js'
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator'
 import type { Rec } from '../core/batch.js'
 import { ConfigError, RecordError } from '../core/errors.js'
-import { expression } from './options.js'
 
 /** Where an expression lives in the config, for error messages. */
 export interface ExpressionSite {
@@ -354,18 +353,12 @@ function referencedFields(ast: unknown): string[] | undefined {
 }
 
 /**
- * An option holding a CEL expression, compiled while the options are parsed so `sluice
- * validate` reports a bad expression at its file:line:column without building anything. The
- * zod issue carries `params.code = 'SLC_CONFIG_EXPRESSION'` for the config layer.
+ * Why `source` cannot be used as an expression (a condition when `condition`), or undefined when
+ * it compiles: what option schemas check at validation time (`celExpression` in options.ts).
  */
-export function celExpression(description: string, opts: { condition?: boolean } = {}) {
-  const condition = opts.condition === true
-  return expression(description).superRefine((source, ctx) => {
-    const compiled = compile(source, condition)
-    if (typeof compiled === 'string') {
-      ctx.addIssue({ code: 'custom', message: compiled, params: { code: 'SLC_CONFIG_EXPRESSION' }, input: source })
-    }
-  })
+export function expressionProblem(source: string, condition: boolean): string | undefined {
+  const compiled = compile(source, condition)
+  return typeof compiled === 'string' ? compiled : undefined
 }
 
 /** The evaluation function, or the reason the expression cannot be used. */

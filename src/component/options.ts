@@ -2,6 +2,7 @@
 // once with these (zod underneath); validation, `sluice components`, `sluice schema` and the
 // generated reference docs all read that one declaration.
 import { z } from 'zod'
+import { expressionProblem } from './expression.js'
 
 export { z }
 
@@ -107,4 +108,19 @@ export function brokerList(description: string) {
     .transform((v) => (typeof v === 'string' ? v.split(',').map((b) => b.trim()).filter(Boolean) : v))
     .pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')).min(1))
     .meta({ description, examples: [['127.0.0.1:9092'], 'kafka-1:9092,kafka-2:9092'] })
+}
+
+/**
+ * An option holding a CEL expression, compiled while the options are parsed so `sluice
+ * validate` reports a bad expression at its file:line:column without building anything. The
+ * zod issue carries `params.code = 'SLC_CONFIG_EXPRESSION'` for the config layer.
+ */
+export function celExpression(description: string, opts: { condition?: boolean } = {}) {
+  const condition = opts.condition === true
+  return expression(description).superRefine((source, ctx) => {
+    const problem = expressionProblem(source, condition)
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', message: problem, params: { code: 'SLC_CONFIG_EXPRESSION' }, input: source })
+    }
+  })
 }

@@ -1,8 +1,7 @@
 /** The `filter` transform: keeps the records for which a CEL condition is true and drops the rest. */
-import { defineTransform, type FieldUse, type RecordTransform } from '../component/define.js'
-import { celExpression, compileExpression, fieldsOf, type CompiledExpression } from '../component/expression.js'
-import { z } from '../component/options.js'
-import type { Rec } from '../core/batch.js'
+import { defineTransform } from '../component/define.js'
+import { celExpression, z } from '../component/options.js'
+import { filterStep } from './steps/filter.js'
 
 const options = z.strictObject({
   condition: celExpression(
@@ -14,21 +13,6 @@ const options = z.strictObject({
 })
 
 export type FilterOptions = z.output<typeof options>
-
-class Filter implements RecordTransform {
-  readonly kind = 'record'
-  readonly #condition: CompiledExpression
-  constructor(condition: CompiledExpression) {
-    this.#condition = condition
-  }
-  process(record: Rec): Rec | undefined {
-    return this.#condition.test(record) ? record : undefined
-  }
-  fields(): FieldUse | undefined {
-    const reads = fieldsOf([this.#condition])
-    return reads && { reads, passes: true }
-  }
-}
 
 export const filter = defineTransform({
   type: 'filter',
@@ -50,6 +34,6 @@ export const filter = defineTransform({
     { title: 'An optional field', yaml: 'type: filter\ninputs: [orders]\ncondition: has_field(coupon) && coupon.startsWith("VIP")' },
   ],
   build(opts, ctx) {
-    return new Filter(compileExpression(opts.condition, { component: ctx.id, option: 'condition', type: 'filter', condition: true }))
+    return filterStep(opts, ctx.id)
   },
 })

@@ -1,7 +1,7 @@
 /** The `route` transform: sends each record to the named outputs whose CEL condition holds, the rest to `_unmatched`. */
 import { defineTransform, type FieldUse, type RouterTransform } from '../component/define.js'
-import { celExpression, compileExpression, fieldsOf, type CompiledExpression } from '../component/expression.js'
-import { z } from '../component/options.js'
+import { compileExpression, fieldsOf, type CompiledExpression } from '../component/expression.js'
+import { celExpression, z } from '../component/options.js'
 import type { Rec } from '../core/batch.js'
 
 /** The output that receives records no route matched. */

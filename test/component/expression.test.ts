@@ -1,8 +1,8 @@
 // Tests of the CEL expression layer: numbers as data people write them, helpers, errors, safety.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { celExpression, compileExpression, toPlain } from '../../src/component/expression.js'
-import { z } from '../../src/component/options.js'
+import { compileExpression, toPlain } from '../../src/component/expression.js'
+import { celExpression, z } from '../../src/component/options.js'
 import { ConfigError, RecordError } from '../../src/core/errors.js'
 
 const site = { component: 'calc', option: 'set.x', type: 'map' }

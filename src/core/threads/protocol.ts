@@ -22,8 +22,6 @@ export interface WorkerSetup {
   format: DecoderFormat
   decoder: DecoderOptions
   steps: readonly PortableStep[]
-  baseDir: string
-  dataDir: string
 }
 
 /**

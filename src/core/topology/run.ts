@@ -21,7 +21,7 @@ import { Channel } from '../channel.js'
 import { CheckpointStore } from '../checkpoint.js'
 import { ConfigError, SluiceError, errorMessage, isSluiceError } from '../errors.js'
 import { fieldsReadFrom } from './fields.js'
-import { isPortable, portableChain } from '../threads/portable.js'
+import { isPortable, portableChain } from '../threads/plan.js'
 import { compileTransforms, type ChainReport, type Emit } from './fuse.js'
 import { buildGraph } from './graph.js'
 

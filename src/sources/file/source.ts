@@ -176,7 +176,8 @@ export class FileSource implements Source {
     const tracker = state?.tracker ?? checkpoints.tracker<FilePosition>(file, sameFile ? stored : undefined)
     const decoder = createDecoder(this.o.format, { ...this.decoderOptions, fields: ctx.fields }, { offset: start.offset, line: start.line, state: start.state })
     try {
-      const workers = gzip ? undefined : await this.workersFor(ctx, st.size - start.offset)
+      // Workers start while this thread decodes the first bytes (they take ~100 ms to load).
+      const workers = gzip ? undefined : this.workersFor(ctx, st.size - start.offset)
       const seenSize = gzip
         ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
         : workers
@@ -243,24 +244,25 @@ export class FileSource implements Source {
   }
 
   /** Chunk workers of this source: started with the first file big enough to need them. */
-  private workers: Promise<ChunkWorkers | undefined> | undefined
+  private workers: Promise<ChunkWorkers> | undefined
 
   /**
    * The workers to read `bytes` of a plain file with, or undefined to read it on this thread:
    * `threads: 1`, follow mode (appends arrive in small pieces), or under `auto` a file too small
    * to repay starting workers.
    */
-  private workersFor(ctx: SourceContext<Rec>, bytes: number): Promise<ChunkWorkers | undefined> | undefined {
+  private workersFor(ctx: SourceContext<Rec>, bytes: number): Promise<ChunkWorkers> | undefined {
     const auto = this.o.threads === 'auto'
     const n: number = this.o.threads === 'auto' ? availableParallelism() : this.o.threads
     if (n < 2 || this.o.follow || (auto && bytes < AUTO_THREADS_MIN_BYTES)) return undefined
-    this.workers ??= ChunkWorkers.start(n, {
+    if (this.workers) return this.workers
+    this.workers = ChunkWorkers.start(n, {
       format: this.o.format,
       decoder: { ...this.decoderOptions, fields: ctx.fields },
       steps: ctx.emitProcessed ? (ctx.portable ?? []) : [],
-      baseDir: this.build.baseDir,
-      dataDir: this.build.dataDir,
     })
+    // A start failure surfaces where the workers are awaited; never as an unhandled rejection.
+    this.workers.catch(() => undefined)
     return this.workers
   }
 
@@ -277,7 +279,7 @@ export class FileSource implements Source {
    * dropped, this thread decodes one read from the chunk's start to find the true boundary, and
    * workers resume there.
    */
-  private async readParallel(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, workers: ChunkWorkers): Promise<number> {
+  private async readParallel(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, starting: Promise<ChunkWorkers>): Promise<number> {
     const size = this.o.read_buffer
     const steps = ctx.emitProcessed ? (ctx.portable ?? []).length : 0
     const free: SharedArrayBuffer[] = []
@@ -289,6 +291,7 @@ export class FileSource implements Source {
       let eof = false
       // Bytes at offset 0 (BOM, CSV header) are decoded here; workers start after them.
       if (pos === 0) ({ offset: pos, eof } = await this.catchUp(ctx, file, st, decoder, tracker, fh))
+      const workers = await starting
       let line = decoder.position().line
       let uncut = false
       while (!ctx.signal.aborted) {

@@ -1,7 +1,6 @@
 // Options of the `aggregate` transform. Aggregation calls and their expressions are checked
 // while the options are parsed, so `sluice validate` reports a typo at `aggregations.<name>`.
-import { celExpression } from '../../component/expression.js'
-import { byteSize, duration, z } from '../../component/options.js'
+import { byteSize, celExpression, duration, z } from '../../component/options.js'
 import { AGG_FUNCTIONS, parseAggregation } from './functions.js'
 
 const fieldName = z.string().min(1)
