@@ -9,7 +9,51 @@ import type { Rec } from '../core/batch.js'
  */
 export function encodeJsonl(records: Rec[]): string {
   let out = ''
-  for (let i = 0; i < records.length; i++) out += `${encodeJson(records[i])}\n`
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]
+    if (!(r instanceof EncodedLine)) {
+      out += `${encodeJson(r)}\n`
+      continue
+    }
+    // Lines a worker thread encoded next to each other are one slice of its text.
+    let end = r.end
+    while (i + 1 < records.length) {
+      const next = records[i + 1]
+      if (!(next instanceof EncodedLine) || next.text !== r.text || next.start !== end) break
+      end = next.end
+      i++
+    }
+    out += r.text.slice(r.start, end)
+  }
+  return out
+}
+
+/**
+ * A record that a source's worker thread already encoded as a JSON line (LF included):
+ * `text.slice(start, end)`. Only a sink that declared `acceptsJsonLines` receives these, through
+ * `encodeJsonl`; `recordOf` turns one back into the record (dead letters).
+ */
+export class EncodedLine {
+  constructor(
+    readonly text: string,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+}
+
+/** The record itself, also for one carried as an EncodedLine. */
+export function recordOf(r: Rec): Rec {
+  return r instanceof EncodedLine ? (JSON.parse(r.text.slice(r.start, r.end)) as Rec) : r
+}
+
+/** Records as EncodedLine views of one JSON-lines text, `ends[k]` the end of line k. */
+export function encodedLines(text: string, ends: ArrayLike<number>): Rec[] {
+  const out = new Array<Rec>(ends.length)
+  let start = 0
+  for (let k = 0; k < ends.length; k++) {
+    out[k] = new EncodedLine(text, start, ends[k]!) as unknown as Rec
+    start = ends[k]!
+  }
   return out
 }
 

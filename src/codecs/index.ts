@@ -14,7 +14,7 @@ import { newDecodeOutput, type DecoderPosition, type RecordDecoder } from './typ
 export type { CsvColumnType, CsvOptions }
 export type { DecodeOutput, DecoderPosition, DecoderState, RecordDecoder } from './types.js'
 export { newDecodeOutput, resetDecodeOutput } from './types.js'
-export { encodeJson, encodeJsonl, createCsvEncoder, type CsvEncoder, type CsvEncoderOptions } from './encode.js'
+export { encodeJson, encodeJsonl, encodedLines, recordOf, EncodedLine, createCsvEncoder, type CsvEncoder, type CsvEncoderOptions } from './encode.js'
 export { DEFAULT_MAX_RAW_BYTES }
 export { createDecoder, type DecoderFormat, type DecoderOptions } from './decoders.js'
 

@@ -90,6 +90,12 @@ export interface SourceContext<R> {
    * the surviving records to `emitProcessed` instead of `emit`.
    */
   readonly portable?: readonly PortableStep[]
+  /**
+   * What consumes the records after `portable` is one sink that takes records encoded as JSON
+   * lines (`acceptsJsonLines`): a source running the steps in workers may encode them there and
+   * emit EncodedLine views (codecs/encode.ts) instead of records.
+   */
+  readonly jsonLinesOut?: boolean
   /** Emit records that already went through every step of `portable`, with what the steps did. */
   emitProcessed?(batch: SourceBatchInit<R>, report: ChainReport): Promise<void> | undefined
   /** Report progress of bounded inputs for the progress bar (total may grow as files appear). */
@@ -246,6 +252,12 @@ export interface TransformDeclaration<S extends z.ZodType = z.ZodType> extends D
 export interface SinkDeclaration<S extends z.ZodType = z.ZodType> extends DeclarationBase<'sink', S> {
   /** Where batching options live in the parsed options (every sink has `batch`). */
   build(options: z.output<S>, ctx: BuildContext): Sink
+  /**
+   * True when the sink, with these options, writes each record as `encodeJsonl` does: a source's
+   * worker threads may then encode records there and hand it EncodedLine views (codecs/encode.ts),
+   * which `encodeJsonl` writes as they are.
+   */
+  acceptsJsonLines?(options: z.output<S>): boolean
 }
 
 export type AnyDeclaration = SourceDeclaration | TransformDeclaration | SinkDeclaration

@@ -5,6 +5,7 @@
 //   channel ──recv──► [group ≤ max_records/max_bytes, wait ≤ linger] ──write──► sink
 //                                                     │ retryable → backoff, same records again
 //                                                     │ permanent / partial → dead letters
+import { recordOf } from '../codecs/encode.js'
 import type { Sink } from '../component/define.js'
 import type { BatchPolicy, RetryPolicy } from '../component/options.js'
 import { AckToken, type AckStatus } from '../core/ack.js'
@@ -208,7 +209,7 @@ export class SinkRunner {
         const err = failed.get(base + i)
         if (!err) continue
         const code = (isSluiceError(err) ? err.code : (err as { code?: ErrorCode }).code) ?? 'SLC_RECORD_REJECTED'
-        letters.push(deadLetter(this.o.id, code.startsWith('SLC_') ? code : 'SLC_RECORD_REJECTED', err.message, originOf(b, i), { record: b.records[i] }))
+        letters.push(deadLetter(this.o.id, code.startsWith('SLC_') ? code : 'SLC_RECORD_REJECTED', err.message, originOf(b, i), { record: recordOf(b.records[i]!) }))
       }
       base += b.records.length
     }

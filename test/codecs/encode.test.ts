@@ -1,7 +1,7 @@
 // Tests of the sink-side encoders: JSON lines (bigint handling) and CSV (quoting, header, round trip).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createCsvEncoder, createDecoder, encodeJsonl } from '../../src/codecs/index.js'
+import { createCsvEncoder, createDecoder, encodedLines, encodeJsonl, recordOf } from '../../src/codecs/index.js'
 import type { Rec } from '../../src/core/batch.js'
 import { assertChunkInvariant, decodeAll } from './decode-harness.js'
 
@@ -14,6 +14,14 @@ describe('encodeJsonl', () => {
   it('turns bigints into numbers when safe, else decimal strings', () => {
     const out = encodeJsonl([{ small: 42n, big: 2n ** 64n, neg: -(2n ** 60n), nested: { n: 7n } }])
     assert.equal(out, '{"small":42,"big":"18446744073709551616","neg":"-1152921504606846976","nested":{"n":7}}\n')
+  })
+
+  it('writes lines a worker encoded as they are, mixed with plain records, and decodes them back for dead letters', () => {
+    const a = encodedLines('{"i":1}\n{"i":2}\n{"i":3}\n', [8, 16, 24])
+    const b = encodedLines('{"j":"x"}\n', [10])
+    const mixed = [a[0]!, a[1]!, { plain: true }, a[2]!, b[0]!, a[0]!]
+    assert.equal(encodeJsonl(mixed), '{"i":1}\n{"i":2}\n{"plain":true}\n{"i":3}\n{"j":"x"}\n{"i":1}\n')
+    assert.deepEqual(mixed.map(recordOf), [{ i: 1 }, { i: 2 }, { plain: true }, { i: 3 }, { j: 'x' }, { i: 1 }])
   })
 
   it('round-trips through the jsonl decoder', () => {

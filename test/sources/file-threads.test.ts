@@ -1,7 +1,7 @@
 // The file source with worker threads (`threads: N`): whatever the chunking, records, their
 // order, dead letters (with lines), per-component counts and checkpoints equal one thread's.
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -170,4 +170,34 @@ test('threads: auto keeps small files on the main thread; the option is validate
   const one = await run(dir, 1)
   assert.deepEqual(auto.out, one.out)
   await assert.rejects(runYaml(config(0), { baseDir: dir }), /threads/)
+})
+
+test('JSON lines into a jsonl file sink: workers encode the lines; the file equals one thread\'s', async () => {
+  const dir = freshDir()
+  let s = ''
+  for (let i = 0; i < 20_000; i++) s += i % 1000 === 7 ? '{"broken\n' : `{"i":${i},"amount":${(i * 7) % 100}.5,"name":"n\\"${i}","tags":[${i % 3}]}\n`
+  writeFileSync(join(dir, 'data.jsonl'), s)
+  const cfg = (t: number) => `
+data_dir: state-${t}
+sources:
+  in: { type: file, path: data.jsonl, format: jsonl, threads: ${t}, read_buffer: 16KiB, dead_letter: dlq }
+transforms:
+  big: { type: filter, inputs: [in], condition: 'amount > 30.0' }
+  proj: { type: map, inputs: [big], set: { cents: 'int(amount * 100.0)' }, keep: [i, name, cents, tags] }
+sinks:
+  out: { type: file, inputs: [proj], path: out-${t}.jsonl, format: jsonl }
+  dlq: { type: collect, name: dlq }
+`
+  const runs = []
+  for (const t of [1, 2]) {
+    const stats = new RunStats()
+    const r = await runYaml(cfg(t), { baseDir: dir, stats })
+    assert.equal(r.status, 'completed')
+    runs.push({ text: readFileSync(join(dir, `out-${t}.jsonl`), 'utf8'), dlq: r.out('dlq').length, written: stats.get('out').sent })
+  }
+  assert.equal(runs[0]!.dlq, 20)
+  assert.ok(runs[0]!.written > 10_000)
+  assert.equal(runs[1]!.text, runs[0]!.text)
+  assert.deepEqual(runs[1], runs[0])
+  assert.deepEqual(JSON.parse(runs[0]!.text.split('\n')[0]!), { i: 5, name: 'n"5', cents: 3550, tags: [2] })
 })

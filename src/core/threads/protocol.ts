@@ -22,6 +22,8 @@ export interface WorkerSetup {
   format: DecoderFormat
   decoder: DecoderOptions
   steps: readonly PortableStep[]
+  /** Encode the records that pass the steps as JSON lines (the next component is such a sink). */
+  jsonLines: boolean
 }
 
 /**
@@ -49,8 +51,10 @@ export interface ChunkFailure {
 
 export interface ChunkResult {
   seq: number
-  /** Records that passed every step, in input order. */
+  /** Records that passed every step, in input order (empty when `encoded` holds them). */
   records: Rec[]
+  /** With `jsonLines`: the records as one JSON-lines text, `ends[k]` where line k ends. */
+  encoded?: { text: string; ends: Uint32Array }
   /** Line of each record, relative to the chunk (1 = the chunk's first line). */
   lines: Uint32Array
   /** Records decoded (before the steps). */

@@ -4,6 +4,7 @@
 // tasks arrive.
 import { parentPort, workerData } from 'node:worker_threads'
 import { createDecoder } from '../../codecs/decoders.js'
+import { encodeJson } from '../../codecs/encode.js'
 import { newDecodeOutput } from '../../codecs/types.js'
 import type { RecordTransform, SourceDeadLetter } from '../../component/define.js'
 import type { Rec } from '../batch.js'
@@ -85,9 +86,11 @@ try {
         lines.push(out.lines[r.index ? r.index[k]! : k]!)
       }
     }
+    const encoded = setup.jsonLines ? encodeLines(records) : undefined
     return {
       seq: task.seq,
-      records,
+      records: encoded ? [] : records,
+      encoded,
       lines: Uint32Array.from(lines),
       decoded,
       passed,
@@ -102,3 +105,21 @@ try {
   reply({ kind: 'failed', message: errorMessage(e) })
 }
 
+/**
+ * The records as one JSON-lines text and the end of each line: one string crosses to the main
+ * thread instead of an object graph, and the sink writes it as it is. Undefined when a record
+ * cannot be encoded (a cycle cannot come out of a decoder; kept for safety): then the records go.
+ */
+function encodeLines(records: Rec[]): { text: string; ends: Uint32Array } | undefined {
+  const ends = new Uint32Array(records.length)
+  let text = ''
+  try {
+    for (let k = 0; k < records.length; k++) {
+      text += `${encodeJson(records[k])}\n`
+      ends[k] = text.length
+    }
+  } catch {
+    return undefined
+  }
+  return { text, ends }
+}

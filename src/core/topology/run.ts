@@ -23,7 +23,7 @@ import { ConfigError, SluiceError, errorMessage, isSluiceError } from '../errors
 import { fieldsReadFrom } from './fields.js'
 import { isPortable, portableChain } from '../threads/plan.js'
 import { compileTransforms, type ChainReport, type Emit } from './fuse.js'
-import { buildGraph } from './graph.js'
+import { buildGraph, type Graph } from './graph.js'
 
 export interface RunOptions {
   registry: Registry
@@ -260,6 +260,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
       const dlq = dlqSendFor(c.deadLetter)
       const chainIds = portableChain(graph, (id) => isPortable(registry.get('transform', graph.nodes.get(id)!.config.type)), c.id)
       const afterChain = chainIds.length > 0 ? entries.afterChain(chainIds) : undefined
+      const jsonLinesOut = takesJsonLines(graph, registry, chainIds[chainIds.length - 1] ?? c.id)
       /** Count, track and hand on a source batch: into the graph, or past the steps it already ran. */
       const send = (init: SourceBatchInit<Rec>, report: ChainReport | undefined): Promise<void> | undefined => {
         // During a checkpoint barrier the source waits here (it awaits emit anyway).
@@ -288,6 +289,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
         fields: fieldsReadFrom(graph, built, c.id),
         emit: (init) => send(init, undefined),
         portable: chainIds.map((id) => ({ id, type: graph.nodes.get(id)!.config.type, options: graph.nodes.get(id)!.config.options })),
+        jsonLinesOut,
         emitProcessed: (init, report) => send(init, report),
         deadLetter: (items, onAck) => {
           if (items.length === 0) return undefined
@@ -364,6 +366,14 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
     error: failure ?? (timedOut ? new SluiceError('SLC_SHUTDOWN_TIMEOUT', `in-flight batches did not drain within ${config.shutdownTimeoutMs} ms`) : undefined),
     timedOut,
   }
+}
+
+/** Whether everything `id` emits goes to one sink that takes records pre-encoded as JSON lines. */
+function takesJsonLines(graph: Graph, registry: Registry, id: string): boolean {
+  const consumers = graph.nodes.get(id)!.consumers
+  if (consumers.length !== 1 || consumers[0]!.length !== 1) return false
+  const target = graph.nodes.get(consumers[0]![0]!.to)!.config
+  return target.kind === 'sink' && registry.get('sink', target.type)?.acceptsJsonLines?.(target.options as never) === true
 }
 
 /** Only the origin fields the source set, so dead letters carry no empty keys. */

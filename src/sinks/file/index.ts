@@ -80,4 +80,5 @@ export const file = defineSink({
     { title: 'Semicolon-separated CSV with chosen columns', yaml: "type: file\ninputs: [report]\npath: out/report.csv\nformat: csv\nappend: false\ncsv: { delimiter: ';', columns: [country, revenue] }\n" },
   ],
   build: (opts, ctx) => new FileSink(opts, ctx),
+  acceptsJsonLines: (opts) => opts.format === 'jsonl',
 })

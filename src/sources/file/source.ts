@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { crc32, createGunzip } from 'node:zlib'
 import { glob, isDynamicPattern } from 'tinyglobby'
-import { createDecoder, type DecoderOptions } from '../../codecs/index.js'
+import { createDecoder, encodedLines, type DecoderOptions } from '../../codecs/index.js'
 import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
 import { LF } from '../../codecs/framing/newline.js'
 import { ChunkWorkers } from '../../core/threads/pool.js'
@@ -260,6 +260,7 @@ export class FileSource implements Source {
       format: this.o.format,
       decoder: { ...this.decoderOptions, fields: ctx.fields },
       steps: ctx.emitProcessed ? (ctx.portable ?? []) : [],
+      jsonLines: ctx.jsonLinesOut === true,
     })
     // A start failure surfaces where the workers are awaited; never as an unhandled rejection.
     this.workers.catch(() => undefined)
@@ -471,7 +472,7 @@ function fromWorker(r: ChunkResult, base: number): DecodedChunk {
     const raw = e.raw as Uint8Array | string | undefined
     if (raw instanceof Uint8Array && !Buffer.isBuffer(raw)) e.raw = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
   }
-  return { records: r.records, lines, errors: r.errors }
+  return { records: r.encoded ? encodedLines(r.encoded.text, r.encoded.ends) : r.records, lines, errors: r.errors }
 }
 
 /** What the worker's steps did, with each failure's origin. */
