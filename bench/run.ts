@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { renderSvg } from './lib/chart.js'
 import { datasetPaths, generate } from './lib/gen-data.js'
 import { kafkaWorkloads } from './lib/kafka-bench.js'
-import { round, summarizeRuns } from './lib/summary.js'
+import { round, summarizeRuns, type RunMeasure } from './lib/summary.js'
 import { compareW1, fingerprintW2, readW1, type W1Row } from './lib/verify.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
@@ -348,8 +348,55 @@ async function batchWorkload(id: 'W1' | 'W2', opts: Options, status: PeerStatus,
   summarizeRuns(results, opts.rows, bytes)
   notes.push('wall_s, cpu_s (user+sys) and peak_rss_mb are medians of the runs; records_per_s and mb_per_s are input rows and input MB (10^6 bytes) over the median wall time.')
   notes.push('ratio_vs_sluice.wall = engine wall time ÷ Sluice wall time: above 1 means slower than Sluice, below 1 faster.')
-  notes.push('Polars and DuckDB use both cores (cpu_s can exceed wall_s); Sluice, pandas, Miller, jq and naive Node mostly one; Benthos runs its pipeline on as many threads as cores.')
+  notes.push('Sluice runs with `threads: auto` (decoding and the filter/map steps on every core; W5 compares 1 and 2 threads). Polars and DuckDB use both cores too (cpu_s can exceed wall_s); pandas, Miller, jq and naive Node mostly one; Benthos runs its pipeline on as many threads as cores.')
   return { id, title, description, input: { path: input.replace(ROOT + '/', ''), rows: opts.rows, bytes }, runs_per_engine: opts.runs, engines: [...results.values()], notes }
+}
+
+// ─── W5: parallel scaling ─────────────────────────────────────────────────────────────────
+
+/** W1's Sluice pipeline with `threads: 1` and `threads: 2`, interleaved; outputs must be equal. */
+async function w5(opts: Options, files: { csv: string }): Promise<WorkloadResult> {
+  const bytes = statSync(files.csv).size
+  spawnSync('sh', ['-c', `cat "${files.csv}" > /dev/null`])
+  const variants = [1, 2].map((threads) => ({ threads, name: `threads_${threads}`, runs: [] as RunMeasure[], output: join(OUT, `w5.threads-${threads}.out`) }))
+  const results = new Map<string, EngineResult>()
+  for (let run = 0; run < opts.runs; run++) {
+    for (const v of run % 2 === 0 ? variants : [...variants].reverse()) {
+      rmSync(v.output, { force: true })
+      const m = await measure(process.execPath, [join(ROOT, 'bin', 'sluice.js'), 'run', join(BENCH, 'workloads', 'w1-csv-groupby.yaml'), '--reset', '--no-progress', '-q'], {
+        IN: files.csv, OUT: v.output, DATA_DIR: join(DATA, 'sluice-state', 'w5'), THREADS: String(v.threads),
+      })
+      if (m.exit !== 0) {
+        failures.push(`W5 ${v.name} failed: ${m.stderr.slice(-300)}`)
+        return { id: 'W5', title: 'W5 — parallel scaling', description: '', engines: [{ engine: 'sluice', label: 'Sluice', status: 'failed', reason: m.stderr.slice(-300) }], notes: [] }
+      }
+      v.runs.push({ wall_s: round(m.wall_s, 3)!, cpu_s: round(m.cpu_s, 2)!, peak_rss_mb: round(m.peak_rss_mb, 1)! })
+      log(`W5 ${v.name} run ${run + 1}/${opts.runs}: ${m.wall_s.toFixed(2)} s wall, ${m.cpu_s.toFixed(2)} s cpu, ${m.peak_rss_mb.toFixed(0)} MB`)
+    }
+  }
+  const diff = compareW1(readW1(variants[0]!.output), readW1(variants[1]!.output))
+  for (const v of variants) {
+    results.set(v.threads === 1 ? 'sluice' : v.name, {
+      engine: v.name, label: `Sluice, threads: ${v.threads}`, status: diff ? 'mismatch' : 'ok', runs: v.runs,
+      check: v.threads === 1 ? 'reference' : diff ? `MISMATCH vs threads: 1: ${diff}` : 'equal to threads: 1',
+    })
+  }
+  if (diff) failures.push(`W5 threads: 2 output differs from threads: 1: ${diff}`)
+  summarizeRuns(results, opts.rows, bytes)
+  const one = results.get('sluice')!
+  const two = results.get('threads_2')!
+  const speedup = one.wall_s && two.wall_s ? round(one.wall_s / two.wall_s, 2) : null
+  log(`W5 speed-up threads: 2 over threads: 1: ${speedup}×`)
+  return {
+    id: 'W5', title: 'W5 — parallel scaling', description: 'W1 (CSV → filter → group-by → CSV) with `threads: 1` and `threads: 2` on the file source',
+    input: { path: files.csv.replace(ROOT + '/', ''), rows: opts.rows, bytes }, runs_per_engine: opts.runs,
+    speedup_threads_2: speedup,
+    engines: [...results.values()],
+    notes: [
+      `speed-up = median wall time with threads: 1 ÷ median wall time with threads: 2 = ${speedup}× (target ≥ 1.8×).`,
+      'ratio_vs_sluice compares with the threads: 1 row. Runs alternate between the two settings.',
+    ],
+  }
 }
 
 // ─── W3: streaming latency ────────────────────────────────────────────────────────────────
@@ -614,13 +661,7 @@ async function main() {
       workloads.push(...(r.workloads as WorkloadResult[]))
       failures.push(...r.failures)
     }
-    else if (w === 'W5') {
-      workloads.push({
-        id: 'W5', title: 'W5 — parallel scaling', description: 'W1 with threads: 1 vs threads: 2',
-        engines: [{ engine: 'sluice', label: 'Sluice', status: 'not_applicable', reason: 'the engine has no `threads` option yet: threads: 1 is W1 itself (see W1); threads: 2 cannot be measured' }],
-        notes: ['Sluice runs a pipeline on one thread today; W5 becomes a real measurement when worker threads land (design: `threads: N`).'],
-      })
-    }
+    else if (w === 'W5') workloads.push(await w5(opts, files))
   }
   const total = (performance.now() - started) / 1000
   const report = {
