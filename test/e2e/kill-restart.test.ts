@@ -66,25 +66,27 @@ function run(config: string, killAtRows?: number, db?: string): Promise<{ code: 
   })
 }
 
-test('kill -9 mid-file, restart: every line is in SQLite, duplicates bounded by what was in flight', { timeout: 240_000 }, async () => {
-  const input = join(dir, 'input.txt')
-  await writeInput(input)
-  const db = join(dir, 'out.db')
-  const config = join(dir, 'pipeline.yaml')
+const input = join(dir, 'input.txt')
+const written = writeInput(input)
+
+for (const threads of [1, 2]) test(`kill -9 mid-file (threads: ${threads}), restart: every line is in SQLite, duplicates bounded by what was in flight`, { timeout: 240_000 }, async () => {
+  await written
+  const db = join(dir, `out-${threads}.db`)
+  const config = join(dir, `pipeline-${threads}.yaml`)
   const channelRecords = 10_000
   const sinkBatch = 5_000
   const readBuffer = 256 * 1024
   writeFileSync(
     config,
-    `data_dir: state
+    `data_dir: state-${threads}
 channel: { max_records: ${channelRecords}, max_bytes: 16MiB }
 sources:
-  in: { type: file, path: input.txt, format: lines, read_buffer: 256KiB }
+  in: { type: file, path: input.txt, format: lines, read_buffer: 256KiB, threads: ${threads} }
 sinks:
   db:
     type: sqlite
     inputs: [in]
-    path: out.db
+    path: out-${threads}.db
     table: lines
     batch: { max_records: ${sinkBatch}, linger: 50ms }
 `,
@@ -103,10 +105,11 @@ sinks:
   conn.close()
   const duplicates = total - distinct
   // In flight at the kill: the channel, one sink batch being written, and the chunks whose
-  // records were written but whose commit had not yet reached the checkpoint store.
+  // records were written but whose commit had not yet reached the checkpoint store (with
+  // workers, also the 2 chunks per worker decoded ahead).
   const lineBytes = 61
-  const inFlightBound = channelRecords + sinkBatch + 3 * Math.ceil(readBuffer / lineBytes)
-  console.log(`# kill -9 at ${first.rowsAtKill} rows: lost ${LINES - distinct}, duplicated ${duplicates} (bound ${inFlightBound})`)
+  const inFlightBound = channelRecords + sinkBatch + (3 + (threads > 1 ? 2 * threads : 0)) * Math.ceil(readBuffer / lineBytes)
+  console.log(`# threads: ${threads}: kill -9 at ${first.rowsAtKill} rows: lost ${LINES - distinct}, duplicated ${duplicates} (bound ${inFlightBound})`)
   assert.equal(bad, 0)
   assert.equal(distinct, LINES, `lost ${LINES - distinct} lines`)
   assert.ok(duplicates <= inFlightBound, `duplicates ${duplicates} exceed the in-flight bound ${inFlightBound}`)
