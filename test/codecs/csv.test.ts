@@ -4,6 +4,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createDecoder, createFieldParser, csvOptionsSchema, type CsvOptions, type CsvOptionsConfig } from '../../src/codecs/index.js'
 import { newDecodeOutput, type DecoderPosition } from '../../src/codecs/types.js'
+import { CsvDecoder } from '../../src/codecs/formats/csv.js'
+import type { Rec } from '../../src/core/batch.js'
 import { isSluiceError } from '../../src/core/errors.js'
 import { assertChunkInvariant, decodeAll, decodeChunks } from './decode-harness.js'
 
@@ -496,5 +498,38 @@ describe('csv: short-string cache', () => {
     assert.deepStrictEqual(r.records, expected)
     const typed = decodeAll(csv({ columns: { k: 'string', u: 'string', q: 'string' } }), rows.join('\n') + '\n')
     assert.deepStrictEqual(typed.records, expected)
+  })
+})
+
+describe('csv: prefilter (predicate pushdown of a first filter)', () => {
+  const input = 'id,kind,amount\n1,a,10\n2,b,20\nx3,b,30\n4,b,\n5,a,oops\n6,a,60\n7,,70\n'
+  const make = () => createDecoder('csv', { maxRecordBytes: 1 << 16, csv: { columns: { id: 'int', amount: 'float' } } }) as CsvDecoder
+
+  it('skips building rows the filter drops, and still dead-letters every row that does not decode', () => {
+    const plain = decodeAll(make(), input)
+    const keep = (r: Rec) => {
+      if (r.kind === null) throw new Error('no kind')
+      return r.kind === 'a'
+    }
+    const d = make()
+    const seen: Rec[] = []
+    d.setPrefilter(['kind'], (r) => (seen.push({ ...r }), keep(r)))
+    const pre = decodeAll(d, input)
+    // Rows 2 and 4 are dropped unbuilt; x3 (bad id) and 5 (bad amount) are still dead letters;
+    // row 7's filter throws, so it is built for the real filter to dead-letter.
+    assert.deepEqual(pre.records.map((r) => r.id), [1, 6, 7])
+    assert.equal(d.takePrefiltered(), 2)
+    assert.equal(d.takePrefiltered(), 0, 'the count resets')
+    assert.deepEqual(pre.errors.map((e) => e.line), plain.errors.map((e) => e.line))
+    assert.deepEqual(pre.errors.map((e) => e.message), plain.errors.map((e) => e.message))
+    assert.deepEqual(seen[0], { kind: 'a' }, 'the filter sees only its own fields')
+    assert.deepEqual(plain.records.filter((r) => r.kind !== 'b').map((r) => r.id), [1, 6, 7])
+  })
+
+  it('does nothing when a filter field is not a column', () => {
+    const d = make()
+    d.setPrefilter(['nope'], () => false)
+    assert.equal(decodeAll(d, input).records.length, decodeAll(make(), input).records.length)
+    assert.equal(d.takePrefiltered(), 0)
   })
 })

@@ -28,7 +28,9 @@ function messyCsv(rows: number, seed: number): string {
     const name = r < 0.2 ? `"Smith, ${i}"` : r < 0.25 ? `"say ""hi"" ${i}"` : `n${i}`
     // 3% hold newlines inside quotes, long enough that many chunk cuts land inside a record.
     const note = r > 0.97 ? `"line one\nline two ${i}\n${'z'.repeat(150 + (i % 200))}\n"` : r > 0.9 ? '' : `plain ${i % 97}`
-    s += `${id},${name},${(r * 100).toFixed(2)},${note}\n`
+    // Empty amounts make the filter fail (dead letter); 'abc' does not fit `amount: float`.
+    const amount = r >= 0.01 && r < 0.015 ? '' : r >= 0.015 && r < 0.02 ? 'abc' : (r * 100).toFixed(2)
+    s += `${id},${name},${amount},${note}\n`
   }
   return s
 }
@@ -76,6 +78,8 @@ test('threads: 2 decodes and runs filter/map in workers with the same records, o
   assert.ok(one.out.length > 3000, `${one.out.length} rows passed`)
   assert.ok(one.letters.some((l) => l.component === 'in'), 'bad ints are dead-lettered by the source')
   assert.ok(one.letters.some((l) => l.component === 'cents'), 'empty notes (null) fail the map and are dead-lettered')
+  assert.ok(one.letters.some((l) => l.component === 'big'), 'empty amounts (null) fail the filter and are dead-lettered')
+  assert.ok(one.letters.some((l) => l.component === 'in' && String(l.raw).includes(',abc,')), 'amounts that are no number are dead-lettered by the source')
   assert.ok(one.out.some((r) => String(r.note).includes('\n')), 'multi-line fields survive')
   for (const other of [two, three]) {
     assert.deepEqual(other.out, one.out)

@@ -76,6 +76,15 @@ const INVALID = Symbol('invalid')
 
 type Builder = (values: unknown[]) => Rec
 
+interface Prefilter {
+  fields: readonly string[]
+  keep: (partial: Rec) => boolean
+  /** Reused for every row: holds the filter's fields of the current row. */
+  scratch: Rec
+  /** Column of each field once the header is known; undefined: cannot prefilter. */
+  columns: Int32Array | undefined
+}
+
 export class CsvDecoder extends ByteDecoder {
   private readonly delim: number
   private readonly quote: number
@@ -117,6 +126,8 @@ export class CsvDecoder extends ByteDecoder {
   private recAscii = false
   private recStr: string | undefined
   private convError = ''
+  private prefilter: Prefilter | undefined
+  private prefiltered = 0
 
   constructor(options: CsvOptions & FramingOptions & { fields?: readonly string[] }, position?: DecoderPosition) {
     super(options, position)
@@ -339,36 +350,20 @@ export class CsvDecoder extends ByteDecoder {
       out.errors.push(this.recordError('SLC_RECORD_PARSE', `row has ${nf} fields, expected ${this.width}`, buf, s, e, line, offset))
       return
     }
+    const pre = this.prefilter
+    if (pre !== undefined && pre.columns !== undefined && !this.passesPrefilter(pre, buf)) {
+      this.prefiltered++
+      return
+    }
     const kinds = this.kinds
-    const fs = this.fs
-    const fe = this.fe
-    const fq = this.fq
     const vals = this.vals
     const slot = this.slot
     for (let i = 0; i < nf; i++) {
-      const a = fs[i]!
-      const b = fe[i]!
-      const q = fq[i]!
-      let v: unknown
-      switch (kinds[i]) {
-        case K_SKIP:
-          continue
-        case K_INFER:
-          v = this.inferred(buf, a, b, q, i)
-          break
-        case K_TEXT:
-          v = this.short(buf, a, b, q, i)
-          break
-        case K_STRING:
-          // An empty declared string: unquoted → null, quoted ("") → ''.
-          v = a !== b ? this.short(buf, a, b, q, i) : q !== UNQUOTED ? '' : null
-          break
-        default:
-          v = a === b ? (q !== UNQUOTED && kinds[i] === K_STRING ? '' : null) : this.declaredValue(kinds[i]!, buf, a, b, q)
-          if (v === INVALID) {
-            out.errors.push(this.recordError('SLC_RECORD_PARSE', `column "${this.names![i]}": ${this.convError}`, buf, s, e, line, offset))
-            return
-          }
+      if (kinds[i] === K_SKIP) continue
+      const v = this.fieldValue(i, buf)
+      if (v === INVALID) {
+        out.errors.push(this.recordError('SLC_RECORD_PARSE', `column "${this.names![i]}": ${this.convError}`, buf, s, e, line, offset))
+        return
       }
       const j = slot[i]!
       if (j >= 0) vals[j] = v
@@ -376,6 +371,77 @@ export class CsvDecoder extends ByteDecoder {
     out.records.push(this.build(vals))
     out.lines.push(line)
     out.ends.push(endOffset)
+  }
+
+  /** The value of column `i` of the scanned row, or INVALID with `convError` set. */
+  private fieldValue(i: number, buf: Buffer): unknown {
+    const a = this.fs[i]!
+    const b = this.fe[i]!
+    const q = this.fq[i]!
+    const kind = this.kinds[i]!
+    switch (kind) {
+      case K_INFER:
+        return this.inferred(buf, a, b, q, i)
+      case K_TEXT:
+        return this.short(buf, a, b, q, i)
+      case K_STRING:
+        // An empty declared string: unquoted → null, quoted ("") → ''.
+        return a !== b ? this.short(buf, a, b, q, i) : q !== UNQUOTED ? '' : null
+      default:
+        return a === b ? null : this.declaredValue(kind, buf, a, b, q)
+    }
+  }
+
+  /**
+   * Whether the row may pass the pipeline's first filter, judged on the filter's own fields only.
+   * False only when the filter would drop the record AND every declared type fits (else the
+   * record must be built: to pass, to be dead-lettered by the filter, or by this decoder).
+   */
+  private passesPrefilter(pre: Prefilter, buf: Buffer): boolean {
+    const columns = pre.columns!
+    for (let k = 0; k < columns.length; k++) {
+      const v = this.fieldValue(columns[k]!, buf)
+      if (v === INVALID) return true
+      pre.scratch[pre.fields[k]!] = v
+    }
+    try {
+      if (pre.keep(pre.scratch)) return true
+    } catch {
+      return true
+    }
+    const kinds = this.kinds
+    for (let i = 0; i < this.nf; i++) {
+      const kind = kinds[i]!
+      if (kind < K_INT || kind > K_TIMESTAMP || this.fs[i] === this.fe[i]) continue
+      if (this.declaredValue(kind, buf, this.fs[i]!, this.fe[i]!, this.fq[i]!) === INVALID) return true
+    }
+    return false
+  }
+
+  /**
+   * Predicate pushdown: rows `keep` rejects are not built at all (counted by `takePrefiltered`).
+   * `keep` sees an object holding only `fields`, so it must read nothing else (a filter's
+   * condition, whose fields are what it reads); it may throw, and then the row is built. Rows
+   * that do not decode are dead-lettered exactly as without it.
+   */
+  setPrefilter(fields: readonly string[], keep: (partial: Rec) => boolean): void {
+    this.prefilter = { fields, keep, scratch: {}, columns: undefined }
+    if (this.names !== undefined) this.resolvePrefilter()
+  }
+
+  /** Rows the prefilter dropped since the last call. */
+  takePrefiltered(): number {
+    const n = this.prefiltered
+    this.prefiltered = 0
+    return n
+  }
+
+  private resolvePrefilter(): void {
+    const pre = this.prefilter
+    if (pre === undefined) return
+    const columns = pre.fields.map((f) => this.names!.indexOf(f))
+    // A field that is no column is missing from every record: the filter decides, row by row.
+    pre.columns = columns.every((c) => c >= 0 && this.kinds[c] !== K_SKIP) ? Int32Array.from(columns) : undefined
   }
 
   /** The text of field `buf[a, b)`, "" pairs unescaped when the scanner saw any. */
@@ -553,6 +619,7 @@ export class CsvDecoder extends ByteDecoder {
     this.cacheStats = new Float64Array(names.length * 2)
     this.vals = new Array<unknown>(kept.length).fill(null)
     this.build = compileBuilder(kept)
+    this.resolvePrefilter()
   }
 }
 

@@ -4,6 +4,7 @@
 // tasks arrive.
 import { parentPort, workerData } from 'node:worker_threads'
 import { createDecoder } from '../../codecs/decoders.js'
+import { CsvDecoder } from '../../codecs/formats/csv.js'
 import { encodeJson } from '../../codecs/encode.js'
 import { newDecodeOutput } from '../../codecs/types.js'
 import type { RecordTransform, SourceDeadLetter } from '../../component/define.js'
@@ -29,6 +30,11 @@ try {
   }
   const ids = setup.steps.map((s) => s.id)
   const decoder = createDecoder(setup.format, setup.decoder)
+  // A filter first in line judges CSV rows before they are built: W1 keeps 6% of its rows.
+  const first = steps[0]
+  const firstReads = setup.steps[0]?.type === 'filter' ? first?.fields?.()?.reads : undefined
+  if (decoder instanceof CsvDecoder && first && firstReads && firstReads.length > 0) decoder.setPrefilter(firstReads, (r) => first.process(r) !== undefined)
+  const prefiltered = () => (decoder instanceof CsvDecoder ? decoder.takePrefiltered() : 0)
   let local = Buffer.allocUnsafeSlow(0)
   port.on('message', (task: ChunkTask) => {
     try {
@@ -68,7 +74,7 @@ try {
         next = decoder.decode(buf, s, stop, task.final, out)
       }
       s = next
-      decoded += out.records.length
+      decoded += out.records.length + prefiltered()
       for (const e of out.errors) errors.push(e)
       if (steps.length === 0) {
         for (let k = 0; k < out.records.length; k++) {
