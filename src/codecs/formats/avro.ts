@@ -1,6 +1,7 @@
 // The Avro value codec: one Avro-encoded record per value, decoded with the writer schema read
 // from a `.avsc` file (no registry client), optionally behind the Confluent framing.
-import avro from 'avsc'
+import { createRequire } from 'node:module'
+import type avro from 'avsc'
 import type { Rec } from '../../core/batch.js'
 import { RecordError, errorMessage } from '../../core/errors.js'
 import { confluentPayloadStart, plainValue, readSchemaFile, safeInteger, schemaError, type SchemaOrigin, type WireFormat } from './schema-binary.js'
@@ -17,22 +18,36 @@ export interface AvroCodecOptions {
  * Avro `long`: a number when exactly representable, else a decimal string (the library's own
  * long type refuses values past 2^53).
  */
-const safeLong = avro.types.LongType.__with({
-  fromBuffer: (buf: Buffer) => safeInteger(buf.readBigInt64LE()),
-  toBuffer: (n: number | string) => {
-    const buf = Buffer.alloc(8)
-    buf.writeBigInt64LE(BigInt(n))
-    return buf
-  },
-  fromJSON: (v: unknown) => (typeof v === 'string' ? v : Number(v)),
-  toJSON: (n: number | string) => Number(n),
-  isValid: (n: unknown) => (typeof n === 'number' && Number.isInteger(n)) || (typeof n === 'string' && /^-?\d+$/.test(n)),
-  compare: (a: number | string, b: number | string) => {
-    const x = BigInt(a)
-    const y = BigInt(b)
-    return x === y ? 0 : x < y ? -1 : 1
-  },
-})
+function makeSafeLong(lib: typeof avro) {
+  return lib.types.LongType.__with({
+    fromBuffer: (buf: Buffer) => safeInteger(buf.readBigInt64LE()),
+    toBuffer: (n: number | string) => {
+      const buf = Buffer.alloc(8)
+      buf.writeBigInt64LE(BigInt(n))
+      return buf
+    },
+    fromJSON: (v: unknown) => (typeof v === 'string' ? v : Number(v)),
+    toJSON: (n: number | string) => Number(n),
+    isValid: (n: unknown) => (typeof n === 'number' && Number.isInteger(n)) || (typeof n === 'string' && /^-?\d+$/.test(n)),
+    compare: (a: number | string, b: number | string) => {
+      const x = BigInt(a)
+      const y = BigInt(b)
+      return x === y ? 0 : x < y ? -1 : 1
+    },
+  })
+}
+
+/**
+ * avsc, loaded the first time a pipeline decodes Avro: about 6 MB of RSS that every other
+ * pipeline would carry (CommonJS, so a synchronous require works at build time).
+ */
+let loaded: { lib: typeof avro; safeLong: avro.types.LongType } | undefined
+function avsc(): { lib: typeof avro; safeLong: avro.types.LongType } {
+  if (loaded) return loaded
+  const lib = createRequire(import.meta.url)('avsc') as typeof avro
+  loaded = { lib, safeLong: makeSafeLong(lib) }
+  return loaded
+}
 
 /**
  * Read and compile the schema (a ConfigError naming the option when the file is missing, not
@@ -50,7 +65,8 @@ export function createAvroDecoder(o: AvroCodecOptions): (value: Buffer) => Rec {
   }
   let type: avro.Type
   try {
-    type = avro.Type.forSchema(schema as avro.Schema, { registry: { long: safeLong } })
+    const { lib, safeLong } = avsc()
+    type = lib.Type.forSchema(schema as avro.Schema, { registry: { long: safeLong } })
   } catch (e) {
     throw schemaError(o.origin, o.origin.option, `"${o.origin.display}" is not a valid Avro schema: ${errorMessage(e)}`)
   }
