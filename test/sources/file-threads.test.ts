@@ -1,21 +1,14 @@
 // The file source with worker threads (`threads: N`): whatever the chunking, records, their
 // order, dead letters (with lines), per-component counts and checkpoints equal one thread's.
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import { RunStats } from '../../src/observe/stats.js'
 import { runYaml } from '../../src/testing/index.js'
+import { tempDirs } from '../support/temp-dirs.js'
 
-const root = mkdtempSync(join(tmpdir(), 'sluice-threads-'))
-after(() => rmSync(root, { recursive: true, force: true }))
-let n = 0
-const freshDir = () => {
-  const d = join(root, `t${++n}`)
-  mkdirSync(d)
-  return d
-}
+const freshDir = tempDirs('sluice-threads-')
 
 /** A seeded CSV with quoted fields, doubled quotes, multi-line fields, bad ints and a BOM. */
 function messyCsv(rows: number, seed: number): string {

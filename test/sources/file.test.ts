@@ -1,21 +1,14 @@
 // The file source: globs, gzip, checkpoints across runs (resume, append, replaced files) and follow mode.
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { RunStats } from '../../src/observe/stats.js'
 import { runYaml } from '../../src/testing/index.js'
+import { tempDirs } from '../support/temp-dirs.js'
 
-const root = mkdtempSync(join(tmpdir(), 'sluice-file-'))
-after(() => rmSync(root, { recursive: true, force: true }))
-let n = 0
-const freshDir = () => {
-  const d = join(root, `t${++n}`)
-  mkdirSync(d)
-  return d
-}
+const freshDir = tempDirs('sluice-file-')
 
 const pipeline = (source: string) => `
 data_dir: state
