@@ -30,7 +30,7 @@ describe('parse: json', () => {
     assert.deepEqual(out, { a: 1, message: 'inner' })
     assert.equal(Object.getPrototypeOf(out), Object.prototype)
     // A "__proto__" key stays an own field; it does not replace the record's prototype.
-    const odd = t.process({ message: '{"__proto__":{"x":1}}' })
+    const odd = t.process({ message: '{"__proto__":{"x":1}}' })!
     assert.equal(Object.getPrototypeOf(odd), Object.prototype)
     assert.deepEqual(Object.keys(odd), ['__proto__'])
   })
