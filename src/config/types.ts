@@ -71,7 +71,11 @@ export const SECTIONS = [
   { key: 'sinks', kind: 'sink', description: 'Where records go, by name; each reads from its `inputs`.' },
 ] as const satisfies readonly { key: string; kind: ComponentKind; description: string }[]
 
-const DEFAULT_CHANNEL = { max_records: 20_000, max_bytes: '32MiB' } as const
+// About one source batch (2048 records) waiting while the sink works on another: enough to keep
+// both sides busy. Deeper channels bought no throughput and kept every record alive across
+// several young-generation GCs, so all of them were promoted to the old space: W4's peak RSS
+// was set by this queue and the sink's batch, not by the live data.
+const DEFAULT_CHANNEL = { max_records: 2048, max_bytes: '4MiB' } as const
 
 /** Top-level keys other than the three component sections. */
 export const settingsSchema = z.strictObject({

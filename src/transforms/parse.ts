@@ -66,6 +66,8 @@ export type ParseOptions = z.output<typeof options>
 interface FieldParser {
   parse: (value: string | Uint8Array) => Rec
   bytes: boolean
+  /** Every call returns a new plain object (text formats), which may stand in for the record. */
+  fresh: boolean
 }
 
 /** Two classes, one per destination, so the per-record path has no mode test. */
@@ -85,11 +87,20 @@ class ParseMerge implements RecordTransform {
 
   process(record: Rec): Rec {
     const parsed = parseField(this.#id, this.#field, this.#parse, record)
+    // A record that holds nothing but the source field (a generator's or a lines file's
+    // `message`) becomes the parsed object itself: merging into it copied every field into a
+    // new property store and left two objects per record for the GC (13% of W4's allocation).
+    if (this.#removeSource && this.#parse.fresh && holdsOnly(record, this.#field)) return parsed
     // Delete before merging so a parsed field with the source's name survives.
     if (this.#removeSource) delete record[this.#field]
     Object.assign(record, parsed)
     return record
   }
+}
+
+function holdsOnly(record: Rec, field: string): boolean {
+  for (const key in record) if (key !== field) return false
+  return true
 }
 
 class ParseInto implements RecordTransform {
@@ -190,10 +201,10 @@ export const parse = defineTransform({
     if (opts.format === 'avro' || opts.format === 'protobuf') {
       // Reads the schema file: allowed I/O at build, like a lookup table (never by `sluice validate`).
       const decode = createValueDecoder(opts.format, { component: ctx.id, baseDir: ctx.baseDir, avro: opts.avro, protobuf: opts.protobuf })
-      parser = { parse: (v) => decode(typeof v === 'string' ? fromBase64(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength)), bytes: true }
+      parser = { parse: (v) => decode(typeof v === 'string' ? fromBase64(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength)), bytes: true, fresh: false }
     } else {
       const text = createFieldParser(opts.format, { csv: opts.csv })
-      parser = { parse: (v) => text(v as string), bytes: false }
+      parser = { parse: (v) => text(v as string), bytes: false, fresh: true }
     }
     if (opts.target === undefined) return new ParseMerge(ctx.id, opts.field, parser, opts.remove_source ?? true)
     return new ParseInto(ctx.id, opts.field, opts.target, parser, opts.remove_source ?? false)

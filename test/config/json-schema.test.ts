@@ -29,7 +29,7 @@ describe('configJsonSchema', () => {
     ])
     assert.equal(schema.properties.shutdown_timeout.default, '30s')
     assert.match(schema.properties.data_dir.description, /checkpoints/)
-    assert.equal(schema.properties.channel.properties.max_bytes.default, '32MiB')
+    assert.equal(schema.properties.channel.properties.max_bytes.default, '4MiB')
   })
 
   it('has one branch per component type, pinned by a const type', () => {

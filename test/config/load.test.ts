@@ -71,7 +71,7 @@ describe('loadConfigText', () => {
     assert.equal(cfg.dataDir, '/srv/pipelines/state')
     assert.equal(cfg.shutdownTimeoutMs, 5000)
     assert.equal(cfg.checkpointIntervalMs, 0)
-    assert.deepEqual(cfg.channel, { maxRecords: 100, maxBytes: 32 * 1024 * 1024 })
+    assert.deepEqual(cfg.channel, { maxRecords: 100, maxBytes: 4 * 1024 * 1024 })
     assert.equal(cfg.deadLetter, 'rejects')
     assert.deepEqual(
       cfg.components.map((c) => [c.id, c.kind, c.type, c.inputs, c.path]),

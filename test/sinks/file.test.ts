@@ -63,6 +63,21 @@ describe('file sink', () => {
     assert.deepEqual(readLines(abs).map((r) => r.a), [1, 2, 3])
   })
 
+  it('reuses its write buffer across batches of any size and multi-byte text', async () => {
+    const { rel, abs } = fresh('out.jsonl')
+    const sink = build({ path: rel })
+    const big = Array.from({ length: 3000 }, (_, i) => ({ i, s: 'é漢😀'.repeat(20), big: 1n }))
+    await sink.write([{ first: 'ü' }], signal)
+    await sink.write(big, signal) // grows the buffer past its first size
+    await sink.write([{ last: '✓' }], signal) // a short batch after a long one writes only its own bytes
+    await sink.close()
+    const lines = readLines(abs)
+    assert.equal(lines.length, 3002)
+    assert.deepEqual(lines[0], { first: 'ü' })
+    assert.deepEqual(lines[2999], { i: 2998, s: 'é漢😀'.repeat(20), big: 1 })
+    assert.deepEqual(lines[3001], { last: '✓' })
+  })
+
   it('append: false truncates the file', async () => {
     const { rel, abs } = fresh('out.jsonl')
     fs.mkdirSync(path.dirname(abs), { recursive: true })

@@ -24,6 +24,17 @@ describe('parse: json', () => {
     assert.deepEqual(out, { host: 'b', level: 'info', n: 2 })
   })
 
+  it('returns the parsed object itself when the record held only the source field', async () => {
+    const t = await build({ format: 'json' })
+    const out = t.process({ message: '{"a":1,"message":"inner"}' })
+    assert.deepEqual(out, { a: 1, message: 'inner' })
+    assert.equal(Object.getPrototypeOf(out), Object.prototype)
+    // A "__proto__" key stays an own field; it does not replace the record's prototype.
+    const odd = t.process({ message: '{"__proto__":{"x":1}}' })!
+    assert.equal(Object.getPrototypeOf(odd), Object.prototype)
+    assert.deepEqual(Object.keys(odd), ['__proto__'])
+  })
+
   it('keeps the source with remove_source: false', async () => {
     const t = await build({ format: 'json', remove_source: false })
     assert.deepEqual(t.process({ message: '{"a":1}' }), { message: '{"a":1}', a: 1 })

@@ -54,7 +54,7 @@ const options = z
         description:
           'fsync after every write, so an acknowledged batch survives power loss, not only a crash of the process (the default: data handed to the OS).',
       }),
-    batch: batchOptions({ max_records: 10_000, max_bytes: '8MiB', linger: '200ms' }),
+    batch: batchOptions({ max_records: 2048, max_bytes: '1MiB', linger: '200ms' }),
     retry: retryOptions(),
   })
   .superRefine((o, ctx) => {
