@@ -11,21 +11,54 @@ export function encodeJsonl(records: Rec[]): string {
   let out = ''
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
-    if (!(r instanceof EncodedLine)) {
-      out += `${encodeJson(r)}\n`
-      continue
-    }
-    // Lines a worker thread encoded next to each other are one slice of its text.
-    let end = r.end
-    while (i + 1 < records.length) {
-      const next = records[i + 1]
-      if (!(next instanceof EncodedLine) || next.text !== r.text || next.start !== end) break
-      end = next.end
-      i++
-    }
-    out += r.text.slice(r.start, end)
+    if (r instanceof EncodedLine) {
+      const end = encodedRunEnd(records, i)
+      out += r.text.slice(r.start, (records[(i = end - 1)] as unknown as EncodedLine).end)
+    } else out += `${encodeJson(r)}\n`
   }
   return out
+}
+
+/**
+ * `encodeJsonl` written into `buffer` from byte 0 (UTF-8), growing it when needed: a sink that
+ * writes every batch reuses one buffer instead of making a batch-sized string and a new Buffer
+ * each time. Returns the buffer (`buffer` or a larger one) and the bytes written.
+ */
+export function writeJsonl(records: Rec[], buffer: Buffer): { buffer: Buffer; length: number } {
+  let at = 0
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]
+    let text: string
+    let lf = true
+    if (r instanceof EncodedLine) {
+      const end = encodedRunEnd(records, i)
+      text = r.text.slice(r.start, (records[(i = end - 1)] as unknown as EncodedLine).end)
+      lf = false // the encoded lines carry their LF
+    } else text = encodeJson(r)
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit, plus the newline.
+    const most = at + text.length * 3 + 1
+    if (most > buffer.length) {
+      const larger = Buffer.allocUnsafeSlow(Math.max(most, buffer.length * 2, 64 * 1024))
+      buffer.copy(larger, 0, 0, at)
+      buffer = larger
+    }
+    at += buffer.write(text, at)
+    if (lf) buffer[at++] = 0x0a
+  }
+  return { buffer, length: at }
+}
+
+/** Index past the run of EncodedLines from `i` that sit next to each other in one text. */
+function encodedRunEnd(records: Rec[], i: number): number {
+  const first = records[i] as unknown as EncodedLine
+  let end = first.end
+  let j = i + 1
+  for (; j < records.length; j++) {
+    const next = records[j]
+    if (!(next instanceof EncodedLine) || next.text !== first.text || next.start !== end) break
+    end = next.end
+  }
+  return j
 }
 
 /**

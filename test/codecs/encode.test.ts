@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createCsvEncoder, createDecoder, encodedLines, encodeJsonl, recordOf } from '../../src/codecs/index.js'
+import { writeJsonl } from '../../src/codecs/encode.js'
 import type { Rec } from '../../src/core/batch.js'
 import { assertChunkInvariant, decodeAll } from './decode-harness.js'
 
@@ -22,6 +23,9 @@ describe('encodeJsonl', () => {
     const mixed = [a[0]!, a[1]!, { plain: true }, a[2]!, b[0]!, a[0]!]
     assert.equal(encodeJsonl(mixed), '{"i":1}\n{"i":2}\n{"plain":true}\n{"i":3}\n{"j":"x"}\n{"i":1}\n')
     assert.deepEqual(mixed.map(recordOf), [{ i: 1 }, { i: 2 }, { plain: true }, { i: 3 }, { j: 'x' }, { i: 1 }])
+    // The same bytes through a reused write buffer, starting too small to hold them.
+    const { buffer, length } = writeJsonl([...mixed, { u: 'é日' }], Buffer.alloc(4))
+    assert.equal(buffer.toString('utf8', 0, length), encodeJsonl(mixed) + '{"u":"é日"}\n')
   })
 
   it('round-trips through the jsonl decoder', () => {

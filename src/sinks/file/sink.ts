@@ -17,7 +17,7 @@ import nodePath from 'node:path'
 import type { BuildContext, Sink } from '../../component/define.js'
 import type { Rec } from '../../core/batch.js'
 import { PartialBatchError, PermanentError, RecordError } from '../../core/errors.js'
-import { createCsvEncoder, encodeJson, encodeJsonl, type CsvEncoder } from '../../codecs/encode.js'
+import { createCsvEncoder, encodeJsonl, writeJsonl, type CsvEncoder } from '../../codecs/encode.js'
 import { classifyFsError, fsErrorCode } from '../../delivery/classify-fs-error.js'
 import type { Logger } from '../../observe/log.js'
 import { endsUnterminated, GzipFlusher } from './gzip-flusher.js'
@@ -152,22 +152,9 @@ export class FileSink implements Sink {
   /** The batch's bytes; JSON lines come back as a view of the reused write buffer. */
   private encode(file: OpenFile, records: Rec[]): Buffer {
     if (file.csv) return Buffer.from(file.csv.encode(records), 'utf8')
-    let buffer = this.writeBuffer
-    let at = 0
-    for (let i = 0; i < records.length; i++) {
-      const line = encodeJson(records[i])
-      // UTF-8 takes at most 3 bytes per UTF-16 code unit, plus the newline.
-      const most = at + line.length * 3 + 1
-      if (most > buffer.length) {
-        const larger = Buffer.allocUnsafeSlow(Math.max(most, buffer.length * 2, 64 * 1024))
-        buffer.copy(larger, 0, 0, at)
-        buffer = larger
-      }
-      at += buffer.write(line, at)
-      buffer[at++] = 0x0a
-    }
+    const { buffer, length } = writeJsonl(records, this.writeBuffer)
     this.writeBuffer = buffer.length > KEEP_WRITE_BUFFER_MAX ? EMPTY : buffer
-    return buffer.subarray(0, at)
+    return buffer.subarray(0, length)
   }
 
   private csvEncoder(size: number): CsvEncoder {
