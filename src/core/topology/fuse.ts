@@ -138,10 +138,13 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
       const records = batch.records
       const passed = new Int32Array(n)
       const result = runRecordSteps(steps, ids, records, passed, batch.index)
-      stepStats[0]!.received += records.length
+      const count = records.length
+      stepStats[0]!.received += count
       addPassed(stepStats, passed)
       const waits = result.failures ? dlqBatch(ids[0]!, batch, result.failures) : undefined
       records.length = result.kept
+      // Channels bound bytes too: a batch the steps thinned counts only what it still holds.
+      if (result.kept < count) batch.bytes = Math.ceil((batch.bytes * result.kept) / count)
       if (result.index) batch.index = result.index
       return finish(next, batch, waits)
     }
