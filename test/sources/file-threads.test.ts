@@ -198,3 +198,23 @@ sinks:
   assert.deepEqual(runs[1], runs[0])
   assert.deepEqual(JSON.parse(runs[0]!.text.split('\n')[0]!), { i: 5, name: 'n"5', cents: 3550, tags: [2] })
 })
+
+test('a glob of CSV files with different headers: the workers follow each file\'s header', async () => {
+  const dir = freshDir()
+  const rows = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('\n') + '\n'
+  writeFileSync(join(dir, 'a.csv'), 'id,amount,note\n' + rows(3000, (i) => `${i},${i % 50}.5,a${i}`))
+  writeFileSync(join(dir, 'b.csv'), 'note,id,amount,extra\n' + rows(3000, (i) => `b${i},${10_000 + i},${i % 70}.25,x`))
+  const cfg = (t: number) => `
+data_dir: state
+sources:
+  in: { type: file, path: "*.csv", format: csv, threads: ${t}, read_buffer: 4KiB }
+transforms:
+  some: { type: filter, inputs: [in], condition: 'amount > 25.0' }
+sinks:
+  out: { type: collect, inputs: [some], name: out }
+`
+  const one = await runYaml(cfg(1), { baseDir: dir, reset: true })
+  const two = await runYaml(cfg(2), { baseDir: dir, reset: true })
+  assert.ok(one.out('out').some((r) => r.extra === 'x') && one.out('out').some((r) => String(r.note).startsWith('a')))
+  assert.deepEqual(two.out('out'), one.out('out'))
+})
