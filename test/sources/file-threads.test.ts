@@ -2,8 +2,10 @@
 // order, dead letters (with lines), per-component counts and checkpoints equal one thread's.
 import assert from 'node:assert/strict'
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import pino from 'pino'
 import { RunStats } from '../../src/observe/stats.js'
 import { runYaml } from '../../src/testing/index.js'
 import { tempDirs } from '../support/temp-dirs.js'
@@ -217,4 +219,31 @@ sinks:
   const two = await runYaml(cfg(2), { baseDir: dir, reset: true })
   assert.ok(one.out('out').some((r) => r.extra === 'x') && one.out('out').some((r) => String(r.note).startsWith('a')))
   assert.deepEqual(two.out('out'), one.out('out'))
+})
+
+test('threads: auto goes back to the main thread when most records would cross back as objects', async () => {
+  const dir = freshDir()
+  // 40 MiB (over the 32 MiB auto threshold), every record kept: workers would only add copying.
+  const line = (i: number) => `{"i":${i},"pad":"${'p'.repeat(80)}"}\n`
+  const rows: string[] = []
+  for (let i = 0; i < 420_000; i++) rows.push(line(i))
+  writeFileSync(join(dir, 'big.jsonl'), rows.join(''))
+  const logged: string[] = []
+  const log = pino({ level: 'info' }, { write: (s: string) => void logged.push(s) })
+  const cfg = `
+data_dir: state
+sources:
+  in: { type: file, path: big.jsonl, format: jsonl }
+transforms:
+  all: { type: filter, inputs: [in], condition: 'i >= 0' }
+sinks:
+  out: { type: collect, inputs: [all], name: out }
+`
+  const r = await runYaml(cfg, { baseDir: dir, reset: true, log })
+  assert.equal(r.status, 'completed')
+  const ids = r.out('out').map((x) => x.i as number)
+  assert.equal(ids.length, 420_000)
+  assert.ok(ids.every((v, k) => v === k), 'every record once, in file order')
+  // With one core `auto` never starts workers, so there is nothing to decline.
+  if (availableParallelism() > 1) assert.ok(logged.some((s) => s.includes('reading on the main thread')), 'the source declined its workers')
 })

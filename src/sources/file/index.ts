@@ -18,7 +18,7 @@ const options = z.strictObject({
     .default('auto')
     .meta({
       description:
-        'Threads that decode a file and run the `filter`/`map` steps right after the source: `auto` uses every core for files of 32 MiB or more, `1` reads on the main thread. ' +
+        'Threads that decode a file and run the `filter`/`map` steps right after the source: `auto` uses every core for files of 32 MiB or more, and goes back to the main thread when, over the first 8 chunks, more than 40% of the records would cross back from the workers as objects (that costs about what decoding them does); `1` reads on the main thread. ' +
         'Records, dead letters and checkpoints are the same as with one thread, in the same order. Gzip files and `follow` mode are read on the main thread.',
     }),
   batch_size: z.number().int().positive().default(2048).meta({ description: 'Most records per batch handed downstream.' }),
