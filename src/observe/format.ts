@@ -29,3 +29,14 @@ export function renderTable(header: string[], rows: string[][], numeric: boolean
   const line = (cells: string[]) => cells.map((v, c) => (numeric[c] ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ').trimEnd()
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
+
+/** A value as an error message shows it: JSON (bigints as digits), cut to `max` characters. */
+export function previewValue(v: unknown, max = 80): string {
+  let text: string
+  try {
+    text = typeof v === 'bigint' ? v.toString() : (JSON.stringify(v) ?? String(v))
+  } catch {
+    text = String(v)
+  }
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text
+}

@@ -5,6 +5,7 @@
 // payload is the list of a row's values in the order of the table's `names` (the added field
 // names, prefix applied), so merging it into a record is one loop over two arrays.
 import type { Rec } from '../../core/batch.js'
+import { previewValue } from '../../observe/format.js'
 
 /** What `enrich` adds for one row: values in the order of the table's column names. */
 export type Payload = unknown[]
@@ -76,16 +77,7 @@ export class KeyReader {
   /** A key as a user reads it in a message: `"US"`, or `["US", 2]` for a composite key. */
   describe(row: Rec): string {
     const vals = this.fields.map((f) => row[f])
-    return preview(vals.length === 1 ? vals[0] : vals)
+    return previewValue(vals.length === 1 ? vals[0] : vals)
   }
 }
 
-export function preview(v: unknown): string {
-  let text: string
-  try {
-    text = typeof v === 'bigint' ? v.toString() : (JSON.stringify(v) ?? String(v))
-  } catch {
-    text = String(v)
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text
-}

@@ -4,6 +4,7 @@ import type { FieldUse, RecordTransform } from '../../component/define.js'
 import { compileExpression, fieldsOf, type CompiledExpression } from '../../component/expression.js'
 import type { Rec } from '../../core/batch.js'
 import { RecordError } from '../../core/errors.js'
+import { previewValue } from '../../observe/format.js'
 import type { MapOptions } from '../map.js'
 
 export const CAST_TYPES = ['int', 'float', 'string', 'bool', 'timestamp', 'json'] as const
@@ -76,7 +77,7 @@ class MapStep implements RecordTransform {
       } catch (e) {
         throw new RecordError(
           'SLC_RECORD_TRANSFORM',
-          `map "${this.#id}": cannot cast field "${f}" value ${preview(v)} to ${this.#castTypes[i]}: ${(e as Error).message}`,
+          `map "${this.#id}": cannot cast field "${f}" value ${previewValue(v, 60)} to ${this.#castTypes[i]}: ${(e as Error).message}`,
         )
       }
       record[f] = cast
@@ -249,16 +250,6 @@ function kindOf(v: unknown): string {
   if (Array.isArray(v)) return 'a list'
   if (typeof v === 'object') return 'an object'
   return `a ${typeof v}`
-}
-
-function preview(v: unknown): string {
-  let text: string
-  try {
-    text = typeof v === 'bigint' ? v.toString() : (JSON.stringify(v) ?? String(v))
-  } catch {
-    text = String(v)
-  }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
 
 export function mapStep(opts: MapOptions, id: string): RecordTransform {
