@@ -256,11 +256,11 @@ export class FileSource implements Source {
   /**
    * The workers to read `bytes` of a plain file with, or undefined to read it on this thread:
    * `threads: 1`, follow mode (appends arrive in small pieces), or under `auto` a file too small
-   * to repay starting workers.
+   * to repay starting workers or a pipeline they were found not to pay for.
    */
   private workersFor(ctx: SourceContext<Rec>, bytes: number): Promise<ChunkWorkers> | undefined {
     const auto = this.o.threads === 'auto'
-    const n: number = this.o.threads === 'auto' ? availableParallelism() : this.o.threads
+    const n = this.o.threads === 'auto' ? availableParallelism() : this.o.threads
     if (n < 2 || this.o.follow || (auto && (bytes < AUTO_THREADS_MIN_BYTES || this.threadsDeclined))) return undefined
     if (this.workers) return this.workers
     this.workers = ChunkWorkers.start(n, {
@@ -276,9 +276,10 @@ export class FileSource implements Source {
 
   /**
    * Read a plain file with chunk workers. This thread reads line-aligned chunks (cut after the
-   * last LF of each read) into pooled buffers and hands them over without copying; workers decode
-   * them and run the portable steps; results are emitted strictly in file order, so records,
-   * acks and checkpoints are exactly what `readPlain` produces.
+   * last LF of each read) into pooled shared buffers; workers decode them and run the portable
+   * steps; results are emitted strictly in file order, so records, acks and checkpoints are
+   * exactly what `readPlain` produces. Under `auto`, AutoThreads may send the rest of the file
+   * back to `readPlain`.
    *
    * A chunk is decoded on the assumption that it starts at a record boundary. That holds for
    * the first chunk (it starts where this thread's decoder stopped), and for each next one when
