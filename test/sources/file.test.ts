@@ -117,3 +117,28 @@ test('a file rewritten in place (same inode, longer) is read from the start, not
   appendFileSync(join(dir, 'days.csv'), '14,wed\n')
   assert.deepEqual((await runYaml(cfg, { baseDir: dir })).out('out').map((x) => x.id), [14], 'an append still resumes')
 })
+
+test('an aggregate over a file that grows: each run emits totals over everything read so far', async () => {
+  const dir = freshDir()
+  const cfg = `
+data_dir: state
+sources:
+  in: { type: file, path: sales.csv, format: csv, csv: { columns: { ts: timestamp, amount: float } } }
+transforms:
+  totals: { type: aggregate, inputs: [in], group_by: [shop], window: { type: global }, aggregations: { n: count(), revenue: sum(amount) } }
+  hourly: { type: aggregate, inputs: [in], group_by: [shop], window: { type: tumbling, size: 1h }, time_field: ts, aggregations: { n: count() } }
+sinks:
+  out: { type: collect, inputs: [totals], name: totals }
+  hours: { type: collect, inputs: [hourly], name: hours }
+`
+  writeFileSync(join(dir, 'sales.csv'), 'ts,shop,amount\n2026-01-01T00:10:00Z,a,1\n2026-01-01T00:20:00Z,b,2\n2026-01-01T01:10:00Z,a,3\n')
+  const first = await runYaml(cfg, { baseDir: dir })
+  assert.deepEqual(first.out('totals'), [{ shop: 'a', n: 2, revenue: 4 }, { shop: 'b', n: 1, revenue: 2 }])
+  appendFileSync(join(dir, 'sales.csv'), '2026-01-01T02:30:00Z,a,10\n2026-01-01T01:50:00Z,b,5\n2026-01-01T00:30:00Z,b,7\n')
+  const second = await runYaml(cfg, { baseDir: dir })
+  assert.deepEqual(second.out('totals'), [{ shop: 'a', n: 3, revenue: 14 }, { shop: 'b', n: 3, revenue: 14 }])
+  // Hour 02 is new. Hours 00 and 01 were emitted when the first run's input ended: b@01:50 and
+  // b@00:30 are late for them and dead-lettered, never a partial row for those hours.
+  assert.deepEqual(second.out('hours').map((r) => [r.window_start, r.shop, r.n]), [['2026-01-01T02:00:00.000Z', 'a', 1]])
+  assert.equal(second.status, 'completed')
+})

@@ -195,7 +195,10 @@ export class Aggregate implements StatefulTransform {
   #ord = 0
   #keys = 0
   #bytes = 0
+  /** In this run the input ended: nothing more is accepted (a next run restores as not ended). */
   #flushed = false
+  /** The watermark when the input ended, for the snapshot (#wm is then +∞). */
+  #wmAtEnd = -Infinity
   /** Lower bound of the ends of open sessions (and expiries of kept ones): skip scans before it. */
   #sessionScanAt = Infinity
   // The window the last record went to (tumbling fast path).
@@ -390,14 +393,29 @@ export class Aggregate implements StatefulTransform {
     return this.#drain()
   }
 
+  /**
+   * End of input: emit every window and session still open. They stay in the state, marked
+   * emitted, and the snapshot keeps the watermark reached before the end: a later run over more
+   * input (an appended file, more of a topic) goes on from there. A record for a window emitted
+   * here is then late like any other (dead-lettered, or an update with `late: update`), and a
+   * global window keeps counting, so its next flush emits totals over all the input, not a
+   * partial row that an upsert would take for the whole.
+   */
   flush(): Rec[] {
     const pending = this.#pendingSet()
-    for (const w of this.#windows.values()) if (!w.emitted) for (const g of w.groups.values()) pending.add(g)
-    for (const list of this.#sessions.values()) for (const g of list) if (!g.emitted) pending.add(g)
-    this.#windows.clear()
-    this.#sessions.clear()
-    this.#keys = 0
-    this.#bytes = 0
+    for (const w of this.#windows.values()) {
+      if (w.emitted) continue
+      for (const g of w.groups.values()) pending.add(g)
+      w.emitted = true
+    }
+    for (const list of this.#sessions.values()) {
+      for (const g of list) {
+        if (g.emitted) continue
+        pending.add(g)
+        g.emitted = true
+      }
+    }
+    this.#wmAtEnd = this.#wm
     this.#wm = Infinity
     this.#closed = Infinity
     this.#flushed = true
@@ -428,12 +446,12 @@ export class Aggregate implements StatefulTransform {
     const snap: Snapshot = {
       v: 1,
       cfg: this.#cfg,
-      wm: enc(this.#wm),
+      wm: enc(this.#flushed ? this.#wmAtEnd : this.#wm),
       floor: enc(this.#floor),
       now: enc(this.#now),
       seq: this.#seq,
       ord: this.#ord,
-      flushed: this.#flushed,
+      flushed: false,
       partitions: [...this.#partitions].map(([name, p]) => [name, enc(p.max), p.seen, p.ended ? 1 : 0]),
     }
     if (this.#wtype === 'session') {
@@ -466,11 +484,18 @@ export class Aggregate implements StatefulTransform {
     this.#partitions = new Map(s.partitions.map(([name, max, seen, ended]) => [name, { max: dec(max), seen, ended: ended === 1 }]))
     this.#wm = dec(s.wm)
     this.#floor = dec(s.floor)
-    this.#closed = Math.max(this.#wm, this.#floor)
     this.#now = dec(s.now)
+    if (s.flushed) {
+      // Saved at the end of input by an earlier version: the state was cleared and the watermark
+      // is +∞. Go on from the last event time; a window that may hold emitted records is closed.
+      this.#wm = this.#computeWatermark()
+      const reach = this.#wtype === 'session' ? this.#gap : this.#size
+      if (this.#wm + this.#lateness + reach > this.#floor) this.#floor = this.#wm + this.#lateness + reach
+    }
+    this.#closed = Math.max(this.#wm, this.#floor)
     this.#seq = s.seq
     this.#ord = s.ord
-    this.#flushed = s.flushed
+    this.#flushed = false
     this.#keys = 0
     this.#bytes = 0
     this.#curWin = undefined
@@ -496,6 +521,8 @@ export class Aggregate implements StatefulTransform {
         const g = this.#restoreGroup(gs, w.start, w.end)
         w.groups.set(g.key, g)
       }
+      // A global window restored after an end of input counts on: its next flush emits it again.
+      if (!this.#windowed) w.emitted = false
       this.#windows.set(w.start, w)
     }
   }

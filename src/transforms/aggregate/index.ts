@@ -27,8 +27,9 @@ without it, the arrival time is used. For every *partition* (input file, else so
 time seen. The watermark is the oldest of those among active partitions, minus \`allowed_lateness\`; a window is emitted once
 the watermark reaches its end (a session: its last record + \`gap\`). A partition is inactive once it ended (a file was read to
 the end) or when it sent nothing for \`idle_timeout\`, so a quiet input does not hold every window open. When every partition is
-inactive the newest time of all counts. At the end of input, everything still open is emitted. Records out of order by less than
-\`allowed_lateness\` are counted normally.
+inactive the newest time of all counts. At the end of input, everything still open is emitted; a later run over more input goes
+on from there (windows emitted at the end count as emitted, a \`global\` window keeps counting and emits totals over all the input
+read so far). Records out of order by less than \`allowed_lateness\` are counted normally.
 
 **Late records.** A record whose window was already emitted is *late*. With \`late: dead_letter\` (the default) it goes to the
 dead-letter output, with its time, window and the watermark in the message. With \`late: update\` emitted windows are kept for

@@ -206,3 +206,74 @@ describe('aggregate state bounds', () => {
     assert.throws(() => d.feed(recs(['c'])), (e: unknown) => e instanceof Error && e.message.startsWith('aggregate "per_country": state limit reached') && /on_limit is "fail"/.test(e.message))
   })
 })
+
+describe('aggregate across runs after the end of input', () => {
+  const S = 1000
+  const rec = (sec: number, k = 'a') => ({ ts: iso(T0 + sec * S), k })
+  /** The snapshot a run saves after its input ended, restored into a fresh instance. */
+  async function nextRun(d: Driver, options: Record<string, unknown>): Promise<Driver> {
+    const text = JSON.stringify(d.t.snapshot())
+    const next = new Driver(await build(options))
+    next.t.restore(JSON.parse(text))
+    return next
+  }
+
+  it('tumbling: more input goes on from the watermark; a window emitted at the end takes no partial update', async () => {
+    const options = { group_by: ['k'], window: { type: 'tumbling', size: '1m' }, time_field: 'ts', aggregations: { n: 'count()' } }
+    const first = new Driver(await build(options))
+    first.feed([rec(10), rec(70), rec(75, 'b')], 'f')
+    first.end('f')
+    first.flush()
+    assert.deepEqual(first.rows.map((r) => [r.window_start, r.k, r.n]), [[iso(T0), 'a', 1], [iso(T0 + MIN), 'a', 1], [iso(T0 + MIN), 'b', 1]])
+    const second = await nextRun(first, options)
+    second.feed([rec(80), rec(190), rec(200, 'b')], 'f')
+    second.end('f')
+    second.flush()
+    assert.deepEqual(second.rows.map((r) => [r.window_start, r.k, r.n]), [[iso(T0 + 3 * MIN), 'a', 1], [iso(T0 + 3 * MIN), 'b', 1]])
+    assert.equal(second.rejected.length, 1, 'the record for the window emitted at the end of the first run is late')
+    assert.match(second.rejected[0]!.message, /already emitted/)
+  })
+
+  it('tumbling, late: update: a record for a window emitted at the end re-emits it corrected', async () => {
+    const options = { group_by: ['k'], window: { type: 'tumbling', size: '1m' }, time_field: 'ts', late: 'update', aggregations: { n: 'count()' } }
+    const first = new Driver(await build(options))
+    first.feed([rec(10), rec(70)], 'f')
+    first.end('f')
+    first.flush()
+    const second = await nextRun(first, options)
+    second.feed([rec(80)], 'f')
+    second.end('f')
+    second.flush()
+    assert.deepEqual(second.rows.map((r) => [r.window_start, r.k, r.n]), [[iso(T0 + MIN), 'a', 2]])
+  })
+
+  it('global: the next run emits totals over all the input, not the new part alone', async () => {
+    const options = { group_by: ['k'], window: { type: 'global' }, aggregations: { n: 'count()' } }
+    const first = new Driver(await build(options))
+    first.feed([{ k: 'a' }, { k: 'a' }, { k: 'b' }])
+    first.flush()
+    assert.deepEqual(first.rows, [{ k: 'a', n: 2 }, { k: 'b', n: 1 }])
+    const second = await nextRun(first, options)
+    second.feed([{ k: 'a' }, { k: 'c' }])
+    second.flush()
+    assert.deepEqual(second.rows, [{ k: 'a', n: 3 }, { k: 'b', n: 1 }, { k: 'c', n: 1 }])
+    assert.equal(second.rejected.length, 0)
+  })
+
+  it('a snapshot saved at the end of input by an earlier version (state cleared, watermark +∞) still takes new input', async () => {
+    const options = { group_by: ['k'], window: { type: 'tumbling', size: '1m' }, time_field: 'ts', aggregations: { n: 'count()' } }
+    const first = new Driver(await build(options))
+    first.feed([rec(10), rec(70)], 'f')
+    first.end('f')
+    first.flush()
+    const old = { ...(first.t.snapshot() as Record<string, unknown>), wm: 'Infinity', flushed: true, windows: [] }
+    const second = new Driver(await build(options))
+    second.t.restore(JSON.parse(JSON.stringify(old)))
+    second.feed([rec(100), rec(200)], 'f')
+    second.end('f')
+    second.flush()
+    // Window [1m, 2m) may hold emitted records: closed. Window [3m, 4m) is new.
+    assert.deepEqual(second.rows.map((r) => [r.window_start, r.n]), [[iso(T0 + 3 * MIN), 1]])
+    assert.equal(second.rejected.length, 1)
+  })
+})

@@ -172,7 +172,7 @@ describe('aggregate watermarks', () => {
         [iso(T0 + 2 * MIN), 'x', 1],
       ],
     )
-    assert.deepEqual(d.t.stateSize!(), { keys: 0, bytes: 0 })
+    assert.equal(d.t.stateSize!().keys, 5, 'the emitted windows stay in the state for a later run')
     d.feed([rec(500)])
     assert.match(d.rejected[0]!.message, /arrived after the end of input/)
     assert.deepEqual(d.flush(), [])
