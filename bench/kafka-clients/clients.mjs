@@ -169,32 +169,9 @@ async function confluent() {
       })
       await c.connect()
       await c.subscribe({ topics: [topic] })
-      let stopped = false
-      return {
-        assignment: () => assigned.slice(),
-        async run(onBatch) {
-          await c.run({
-            eachBatch: async ({ batch }) => {
-              if (stopped) return
-              const out = batch.messages.map((m) => ({ partition: batch.partition, offset: Number(m.offset), value: m.value, key: m.key }))
-              await onBatch(out)
-            },
-          })
-          await new Promise((r) => { const t = setInterval(() => { if (stopped) { clearInterval(t); r() } }, 50) })
-        },
-        commit: (offsets) => c.commitOffsets(offsets.map((o) => ({ topic, partition: o.partition, offset: String(o.offset) }))),
-        stop() { stopped = true },
-        close: () => { stopped = true; return c.disconnect() },
-      }
+      return kafkajsConsumer(c, topic, () => assigned, {})
     },
-    async createTopic(brokers, topic, partitions) {
-      const a = kafka(brokers).admin(); await a.connect()
-      try { await a.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] }) } finally { await a.disconnect() }
-    },
-    async deleteTopic(brokers, topic) {
-      const a = kafka(brokers).admin(); await a.connect()
-      try { await a.deleteTopics({ topics: [topic] }) } finally { await a.disconnect() }
-    },
+    ...kafkajsAdmin(kafka),
   }
 }
 
@@ -222,25 +199,36 @@ async function kafkajs() {
       c.on(c.events.GROUP_JOIN, (e) => { assigned = (e.payload.memberAssignment[topic] ?? []).slice(); events.onAssign?.(assigned.slice()) })
       await c.connect()
       await c.subscribe({ topics: [topic], fromBeginning: true })
-      let stopped = false
-      return {
-        assignment: () => assigned.slice(),
-        async run(onBatch) {
-          await c.run({
-            autoCommit: false,
-            eachBatchAutoResolve: true,
-            eachBatch: async ({ batch }) => {
-              if (stopped) return
-              await onBatch(batch.messages.map((m) => ({ partition: batch.partition, offset: Number(m.offset), value: m.value, key: m.key })))
-            },
-          })
-          await new Promise((r) => { const t = setInterval(() => { if (stopped) { clearInterval(t); r() } }, 50) })
-        },
-        commit: (offsets) => c.commitOffsets(offsets.map((o) => ({ topic, partition: o.partition, offset: String(o.offset) }))),
-        stop() { stopped = true },
-        close: () => { stopped = true; return c.disconnect() },
-      }
+      return kafkajsConsumer(c, topic, () => assigned, { autoCommit: false, eachBatchAutoResolve: true })
     },
+    ...kafkajsAdmin(kafka),
+  }
+}
+
+/** The consumer handle both KafkaJS-style clients (confluent's KafkaJS API, kafkajs) give the bench. */
+function kafkajsConsumer(c, topic, assigned, runOptions) {
+  let stopped = false
+  return {
+    assignment: () => assigned().slice(),
+    async run(onBatch) {
+      await c.run({
+        ...runOptions,
+        eachBatch: async ({ batch }) => {
+          if (stopped) return
+          await onBatch(batch.messages.map((m) => ({ partition: batch.partition, offset: Number(m.offset), value: m.value, key: m.key })))
+        },
+      })
+      await new Promise((r) => { const t = setInterval(() => { if (stopped) { clearInterval(t); r() } }, 50) })
+    },
+    commit: (offsets) => c.commitOffsets(offsets.map((o) => ({ topic, partition: o.partition, offset: String(o.offset) }))),
+    stop() { stopped = true },
+    close: () => { stopped = true; return c.disconnect() },
+  }
+}
+
+/** Topic creation and deletion through a KafkaJS-style admin client. */
+function kafkajsAdmin(kafka) {
+  return {
     async createTopic(brokers, topic, partitions) {
       const a = kafka(brokers).admin(); await a.connect()
       try { await a.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] }) } finally { await a.disconnect() }
