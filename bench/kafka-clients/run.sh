@@ -61,37 +61,37 @@ trap 'bash "$HERE/broker.sh" stop "$BDIR" || true' EXIT
 log "broker up on $B (data in $BDIR)"
 bench() { node "$HERE/bench.mjs" "$@"; }
 topic() { bench topic "$B" "$@"; }
+# Produce N messages to topic T (made with 6 partitions, deleted after) and read them back as a
+# group member, recording both with round R (none when empty) under the given op names. WINDOW
+# or COMPRESSION set on the call reach the producer only.
+roundtrip() {
+  local r="$1" produce_op="$2" consume_op="$3" c="$4" t="$5" n="$6" run=""
+  [ -n "$r" ] && run="s/^{/{\"run\":$r,/; "
+  topic create "$t" 6
+  rec "$(timeout 300 node "$HERE/bench.mjs" produce "$c" "$B" "$t" "$n" | sed "${run}s/\"op\":\"produce\"/\"op\":\"$produce_op\"/")"
+  rec "$(env -u WINDOW -u COMPRESSION timeout 300 node "$HERE/bench.mjs" consume "$c" "$B" "$t" "g-$t" "$n" | sed "${run}s/\"op\":\"consume\"/\"op\":\"$consume_op\"/")"
+  topic delete "$t"
+}
 
 # ─── throughput + exactly-once-count: RUNS rounds, client order rotated each round ──────────
 if [[ " $PHASES " == *" throughput "* ]]; then
   for r in $(seq 1 "$RUNS"); do
     order=("${CLIENTS[@]:$(( (r-1) % 3 ))}" "${CLIENTS[@]:0:$(( (r-1) % 3 ))}")
     for c in "${order[@]}"; do
-      t="tp-$c-$r-$$"
-      topic create "$t" 6
-      log "round $r: $c produce $N"
-      rec "$(timeout 300 node "$HERE/bench.mjs" produce "$c" "$B" "$t" "$N" | sed "s/^{/{\"run\":$r,/")"
-      log "round $r: $c consume $N"
-      rec "$(timeout 300 node "$HERE/bench.mjs" consume "$c" "$B" "$t" "g-$t" "$N" | sed "s/^{/{\"run\":$r,/")"
-      topic delete "$t"
+      log "round $r: $c produce and consume $N"
+      roundtrip "$r" produce consume "$c" "tp-$c-$r-$$" "$N"
     done
   done
 fi
 
 # ─── 4 send() calls in flight instead of 1 (what a pipelining sink would do) ────────────────
 if [[ " $PHASES " == *" window "* ]]; then
-  t="w4-platformatic-$$"; topic create "$t" 6
   log "window 4: platformatic, 100000 messages (idempotent producer with concurrent sends)"
-  rec "$(WINDOW=4 timeout 300 node "$HERE/bench.mjs" produce platformatic "$B" "$t" 100000 | sed 's/"op":"produce"/"op":"produce-w4"/')"
-  rec "$(timeout 300 node "$HERE/bench.mjs" consume platformatic "$B" "$t" "g-$t" 100000 | sed 's/"op":"consume"/"op":"readback-w4"/')"
-  topic delete "$t"
+  WINDOW=4 roundtrip "" produce-w4 readback-w4 platformatic "w4-platformatic-$$" 100000
   for r in $(seq 1 "$RUNS"); do
     for c in $([ $((r % 2)) = 1 ] && echo confluent kafkajs || echo kafkajs confluent); do
-      t="w4-$c-$r-$$"; topic create "$t" 6
       log "window 4, round $r: $c produce $N"
-      rec "$(WINDOW=4 timeout 300 node "$HERE/bench.mjs" produce "$c" "$B" "$t" "$N" | sed "s/^{/{\"run\":$r,/; s/\"op\":\"produce\"/\"op\":\"produce-w4\"/")"
-      rec "$(timeout 300 node "$HERE/bench.mjs" consume "$c" "$B" "$t" "g-$t" "$N" | sed "s/^{/{\"run\":$r,/; s/\"op\":\"consume\"/\"op\":\"readback-w4\"/")"
-      topic delete "$t"
+      WINDOW=4 roundtrip "$r" produce-w4 readback-w4 "$c" "w4-$c-$r-$$" "$N"
     done
   done
 fi
@@ -145,11 +145,8 @@ fi
 if [[ " $PHASES " == *" lz4 "* ]]; then
   for r in $(seq 1 "$RUNS"); do
     for c in $([ $((r % 2)) = 1 ] && echo platformatic confluent || echo confluent platformatic); do
-      t="lz4-$c-$r-$$"; topic create "$t" 6
       log "lz4, round $r: $c"
-      rec "$(COMPRESSION=lz4 timeout 300 node "$HERE/bench.mjs" produce "$c" "$B" "$t" "$N" | sed "s/^{/{\"run\":$r,/; s/\"op\":\"produce\"/\"op\":\"produce-lz4\"/")"
-      rec "$(timeout 300 node "$HERE/bench.mjs" consume "$c" "$B" "$t" "g-$t" "$N" | sed "s/^{/{\"run\":$r,/; s/\"op\":\"consume\"/\"op\":\"consume-lz4\"/")"
-      topic delete "$t"
+      COMPRESSION=lz4 roundtrip "$r" produce-lz4 consume-lz4 "$c" "lz4-$c-$r-$$" "$N"
     done
   done
 fi
