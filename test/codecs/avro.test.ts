@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import avro from 'avsc'
 import { createValueDecoder } from '../../src/codecs/index.js'
-import { ConfigError, RecordError } from '../../src/core/errors.js'
+import { ConfigError } from '../../src/core/errors.js'
+import { recordParseError } from '../support/record-errors.js'
 
 const fixtures = join(import.meta.dirname, 'fixtures')
 const tmp = mkdtempSync(join(tmpdir(), 'sluice-avro-'))
@@ -35,13 +36,9 @@ function confluent(payload: Buffer, id = 42): Buffer {
   return Buffer.concat([header, payload])
 }
 
+/** `fn` throws SLC_RECORD_PARSE with a message matching `pattern`. */
 function recordError(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof RecordError, `expected a RecordError, got ${String(e)}`)
-    assert.equal(e.code, 'SLC_RECORD_PARSE')
-    assert.match(e.message, pattern)
-    return true
-  })
+  assert.match(recordParseError(fn), pattern)
 }
 
 describe('avro codec', () => {
