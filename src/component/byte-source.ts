@@ -141,7 +141,7 @@ export async function emitDecoded(ctx: SourceContext<Rec>, out: DecodedChunk, po
       origin: { source: ctx.id, file: o.file, lines: whole ? out.lines : out.lines.slice(from, to) },
       onAck: ackOne,
     }
-    const p = o.report ? ctx.emitProcessed!(init, b === 0 ? o.report : { received: 0, passed: new Int32Array(o.report.passed.length), failures: [] }) : ctx.emit(init)
+    const p = o.report ? ctx.emitProcessed!(init, b === 0 ? o.report : undefined) : ctx.emit(init)
     if (p) await p
   }
 }

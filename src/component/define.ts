@@ -96,8 +96,11 @@ export interface SourceContext<R> {
    * emit EncodedLine views (codecs/encode.ts) instead of records.
    */
   readonly jsonLinesOut?: boolean
-  /** Emit records that already went through every step of `portable`, with what the steps did. */
-  emitProcessed?(batch: SourceBatchInit<R>, report: ChainReport): Promise<void> | undefined
+  /**
+   * Emit records that already went through every step of `portable`. `report` (what the steps did
+   * to a chunk: counts and the records they rejected) goes with one batch of the chunk.
+   */
+  emitProcessed?(batch: SourceBatchInit<R>, report?: ChainReport): Promise<void> | undefined
   /** Report progress of bounded inputs for the progress bar (total may grow as files appear). */
   progress(update: { bytesRead?: number; bytesTotal?: number }): void
   /**

@@ -33,8 +33,11 @@ export interface CompiledTransforms {
   consumersOf(id: string): Emit
   /** Send rows a stateful transform produced outside `process` (tick, flush, partition end). */
   emitFrom(id: string, rows: Rec[]): Promise<void> | undefined
-  /** Entry for batches that already went through the record chain `ids` (see `portableChain`). */
-  afterChain(ids: readonly string[]): (batch: Batch, report: ChainReport) => Promise<void> | undefined
+  /**
+   * Entry for batches that already went through the record chain `ids` (see `portableChain`); the
+   * report (what the steps did to the chunk) comes with one batch of the chunk, not with each.
+   */
+  afterChain(ids: readonly string[]): (batch: Batch, report?: ChainReport) => Promise<void> | undefined
 }
 
 /** What running a record chain elsewhere (a worker thread) did to one batch. */
@@ -155,10 +158,11 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
    * it (in worker threads): counts the steps, dead-letters what they rejected, and goes on to
    * whatever consumes the chain's last step.
    */
-  const afterChain = (ids: readonly string[]): ((batch: Batch, report: ChainReport) => Promise<void> | undefined) => {
+  const afterChain = (ids: readonly string[]): ((batch: Batch, report?: ChainReport) => Promise<void> | undefined) => {
     const stepStats = ids.map((id) => cc.stats.get(id))
     const next = fanOut(graph.nodes.get(ids[ids.length - 1]!)!.consumers[0]!)
     return (batch, report) => {
+      if (!report) return finish(next, batch, undefined)
       stepStats[0]!.received += report.received
       addPassed(stepStats, report.passed)
       const waits = report.failures.length > 0 ? dlqBatch(ids[0]!, batch, report.failures) : undefined

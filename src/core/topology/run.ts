@@ -262,15 +262,17 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
       const afterChain = chainIds.length > 0 ? entries.afterChain(chainIds) : undefined
       const jsonLinesOut = takesJsonLines(graph, registry, chainIds[chainIds.length - 1] ?? c.id)
       /** Count, track and hand on a source batch: into the graph, or past the steps it already ran. */
-      const send = (init: SourceBatchInit<Rec>, report: ChainReport | undefined): Promise<void> | undefined => {
+      const send = (init: SourceBatchInit<Rec>, processed: boolean, report?: ChainReport): Promise<void> | undefined => {
         // During a checkpoint barrier the source waits here (it awaits emit anyway).
-        if (gate.closed) return gate.wait().then(() => send(init, report))
-        const n = report ? report.received : init.records.length
+        if (gate.closed) return gate.wait().then(() => send(init, processed, report))
+        // Records the source decoded: for a processed batch, the report says (its records are
+        // what the steps kept).
+        const n = processed ? (report?.received ?? 0) : init.records.length
         s.received += n
         s.sent += n
         s.bytes += init.bytes
-        // A processed batch goes on even when empty: its report counts what the steps dropped.
-        if (!report && n === 0) {
+        // A report goes on even with no records: it counts what the steps dropped.
+        if (init.records.length === 0 && !report) {
           init.onAck?.()
           return undefined
         }
@@ -279,7 +281,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
           else fail(new SluiceError('SLC_SINK_IO', `records from source "${c.id}" reached neither a sink nor the dead-letter output; their position is not committed`))
         })
         const batch = { records: init.records, bytes: init.bytes, ack, origin: init.origin }
-        return report ? afterChain!(batch, report) : entry(batch)
+        return processed ? afterChain!(batch, report) : entry(batch)
       }
       const ctx: SourceContext<Record<string, unknown>> = {
         id: c.id,
@@ -287,10 +289,10 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
         log: log.child({ component: c.id }),
         checkpoints: checkpoints.handle(c.id),
         fields: fieldsReadFrom(graph, built, c.id),
-        emit: (init) => send(init, undefined),
+        emit: (init) => send(init, false),
         portable: chainIds.map((id) => ({ id, type: graph.nodes.get(id)!.config.type, options: graph.nodes.get(id)!.config.options })),
         jsonLinesOut,
-        emitProcessed: (init, report) => send(init, report),
+        emitProcessed: (init, report) => send(init, true, report),
         deadLetter: (items, onAck) => {
           if (items.length === 0) return undefined
           if (gate.closed) return gate.wait().then(() => ctx.deadLetter(items, onAck))
