@@ -56,16 +56,11 @@ export class ChunkWorkers {
           w.on('message', (m: WorkerReply) => {
             if (m.kind === 'ready') resolve()
             else if (m.kind === 'result') queue.shift()?.resolve(m.result)
-            else {
-              const e = pool.fail(`a chunk worker failed: ${m.message}`)
-              reject(e)
-            }
+            else reject(pool.fail(`a chunk worker failed: ${m.message}`))
           })
           w.on('error', (err) => reject(pool.fail(`a chunk worker crashed: ${err.message}`)))
-          w.on('exit', (code) => {
-            if (code !== 0) reject(pool.fail(`a chunk worker exited with code ${code}`))
-            else for (const p of queue.splice(0)) p.reject(pool.fail('a chunk worker exited'))
-          })
+          // Workers only exit when closed or broken: either way no chunk still out will come back.
+          w.on('exit', (code) => reject(pool.fail(`a chunk worker exited with code ${code}`)))
         }),
       )
     }
