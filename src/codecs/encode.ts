@@ -79,13 +79,20 @@ export function recordOf(r: Rec): Rec {
   return r instanceof EncodedLine ? (JSON.parse(r.text.slice(r.start, r.end)) as Rec) : r
 }
 
-/** Records as EncodedLine views of one JSON-lines text, `ends[k]` the end of line k. */
-export function encodedLines(text: string, ends: ArrayLike<number>): Rec[] {
+/**
+ * Records as EncodedLine views of JSON-lines texts: `counts[t]` lines in `texts[t]`, `ends[k]`
+ * the end of line k within its text.
+ */
+export function encodedLines(texts: readonly string[], counts: ArrayLike<number>, ends: ArrayLike<number>): Rec[] {
   const out = new Array<Rec>(ends.length)
-  let start = 0
-  for (let k = 0; k < ends.length; k++) {
-    out[k] = new EncodedLine(text, start, ends[k]!) as unknown as Rec
-    start = ends[k]!
+  let k = 0
+  for (let t = 0; t < texts.length; t++) {
+    const text = texts[t]!
+    let start = 0
+    for (const last = k + counts[t]!; k < last; k++) {
+      out[k] = new EncodedLine(text, start, ends[k]!) as unknown as Rec
+      start = ends[k]!
+    }
   }
   return out
 }

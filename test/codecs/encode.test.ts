@@ -18,8 +18,8 @@ describe('encodeJsonl', () => {
   })
 
   it('writes lines a worker encoded as they are, mixed with plain records, and decodes them back for dead letters', () => {
-    const a = encodedLines('{"i":1}\n{"i":2}\n{"i":3}\n', [8, 16, 24])
-    const b = encodedLines('{"j":"x"}\n', [10])
+    const a = encodedLines(['{"i":1}\n', '{"i":2}\n{"i":3}\n'], [1, 2], [8, 8, 16])
+    const b = encodedLines(['{"j":"x"}\n'], [1], [10])
     const mixed = [a[0]!, a[1]!, { plain: true }, a[2]!, b[0]!, a[0]!]
     assert.equal(encodeJsonl(mixed), '{"i":1}\n{"i":2}\n{"plain":true}\n{"i":3}\n{"j":"x"}\n{"i":1}\n')
     assert.deepEqual(mixed.map(recordOf), [{ i: 1 }, { i: 2 }, { plain: true }, { i: 3 }, { j: 'x' }, { i: 1 }])

@@ -53,8 +53,11 @@ export interface ChunkResult {
   seq: number
   /** Records that passed every step, in input order (empty when `encoded` holds them). */
   records: Rec[]
-  /** With `jsonLines`: the records as one JSON-lines text, `ends[k]` where line k ends. */
-  encoded?: { text: string; ends: Uint32Array }
+  /**
+   * With `jsonLines`: the records as JSON-lines texts, `counts[t]` lines in `texts[t]`, `ends[k]`
+   * where line k ends in its text (see worker.ts for why several texts).
+   */
+  encoded?: { texts: string[]; counts: Uint32Array; ends: Uint32Array }
   /** Line of each record, relative to the chunk (1 = the chunk's first line). */
   lines: Uint32Array
   /** Records decoded (before the steps). */

@@ -522,7 +522,7 @@ function fromWorker(r: ChunkResult, base: number): DecodedChunk {
     const raw = e.raw as Uint8Array | string | undefined
     if (raw instanceof Uint8Array && !Buffer.isBuffer(raw)) e.raw = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
   }
-  return { records: r.encoded ? encodedLines(r.encoded.text, r.encoded.ends) : r.records, lines, errors: r.errors }
+  return { records: r.encoded ? encodedLines(r.encoded.texts, r.encoded.counts, r.encoded.ends) : r.records, lines, errors: r.errors }
 }
 
 /** What the worker's steps did, with each failure's origin. */
