@@ -1,19 +1,29 @@
 #!/usr/bin/env node
 // The `sluice` command: runs the compiled CLI (built by `npm install` through the `prepare` script).
-import { main } from '../dist/cli/main.js'
+import { launch } from '../dist/cli/launch.js'
 
-let finished = false
-// The event loop ran dry while the command was still running: something awaits a promise that
-// nothing can settle any more (e.g. a user function that never resolves). Say so; never exit 0.
-process.once('beforeExit', () => {
-  if (finished) return
-  process.stderr.write('error[SLC_INTERNAL]: the pipeline stalled: a component awaits a promise that can never settle; unacknowledged input will be read again\n')
-  process.exitCode = 1
+// Under `memory_limit`, `sluice run` runs the pipeline in a child node started with heap sizes
+// that fit the limit, and only waits here (cli/launch.ts). No top-level await: a pipeline that
+// stalls must reach the beforeExit handler below, not node's "unsettled top-level await".
+launch(process.argv).then((code) => {
+  if (code !== undefined) process.exitCode = code
+  else return import('../dist/cli/main.js').then(({ main }) => runHere(main))
 })
-main(process.argv).then((code) => {
-  finished = true
-  process.exitCode = code
-  // The command is done; a handle leaked by a component (a timer or socket in a user function,
-  // a write abandoned at the shutdown deadline) must not keep the process alive.
-  setTimeout(() => process.exit(code), 2000).unref()
-})
+
+function runHere(main) {
+  let finished = false
+  // The event loop ran dry while the command was still running: something awaits a promise that
+  // nothing can settle any more (e.g. a user function that never resolves). Say so; never exit 0.
+  process.once('beforeExit', () => {
+    if (finished) return
+    process.stderr.write('error[SLC_INTERNAL]: the pipeline stalled: a component awaits a promise that can never settle; unacknowledged input will be read again\n')
+    process.exitCode = 1
+  })
+  return main(process.argv).then((code) => {
+    finished = true
+    process.exitCode = code
+    // The command is done; a handle leaked by a component (a timer or socket in a user function,
+    // a write abandoned at the shutdown deadline) must not keep the process alive.
+    setTimeout(() => process.exit(code), 2000).unref()
+  })
+}

@@ -137,6 +137,11 @@ export interface PipelineSettings {
   state_checkpoint_interval?: string
   channel?: { max_records?: number; max_bytes?: string }
   dead_letter?: string
+  /**
+   * Memory budget of the process, e.g. '100MiB'. Heap sizes are fixed when node starts: run node
+   * with `memoryFlags(limit)` (the `sluice` CLI does it itself); the run warns when they differ.
+   */
+  memory_limit?: string
   /** Folder relative paths resolve against (YAML: the config file's folder). Default: cwd. */
   base_dir?: string
 }
@@ -250,6 +255,8 @@ export type { BuildContext, Sink, Source, SourceContext, Transform, RecordTransf
 export * as options from './component/options.js'
 export { loadConfigFile, loadConfigText, validateConfigObject } from './config/load.js'
 export { runPipeline } from './core/topology/run.js'
+export { heapPlan, memoryFlags } from './core/memory.js'
+export type { HeapPlan } from './core/memory.js'
 export type { RunResult, RunStatus } from './core/topology/run.js'
 export type { Rec, Batch, Origin } from './core/batch.js'
 export {

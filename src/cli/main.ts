@@ -15,12 +15,15 @@ import type { PipelineConfig } from '../config/types.js'
 import { createLogger, type Logger, type LogLevel } from '../observe/log.js'
 import { startProfile, type RunningProfile } from '../observe/profile.js'
 import { startProgress } from '../observe/progress.js'
+import { stderrIsTerminal } from '../observe/terminal.js'
 import { RunStats } from '../observe/stats.js'
 import { renderSummary } from '../observe/summary.js'
 
 export const EXIT_OK = 0
 export const EXIT_RUNTIME = 1
 export const EXIT_CONFIG = 2
+/** Signals this close together count as one stop request (see runCommand). */
+const SAME_SIGNAL_MS = 250
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -115,8 +118,12 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
 
   const controller = new AbortController()
   let signals = 0
+  let firstSignalAt = 0
   const onSignal = (signal: NodeJS.Signals) => {
-    signals++
+    // Under memory_limit the launcher forwards signals to this process, which may also get the
+    // same one from its terminal or supervisor: a repeat within 250 ms is the same request.
+    if (signals === 1 && performance.now() - firstSignalAt < SAME_SIGNAL_MS) return
+    if (++signals === 1) firstSignalAt = performance.now()
     if (signals === 1) {
       log.info({ signal }, 'Stopping: no more reading, draining in-flight batches (send the signal again to exit at once).')
       controller.abort()
@@ -132,7 +139,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
 
   const stats = new RunStats()
   const profile = flags.profile !== undefined ? await startProfile(flags.profile === true ? '.' : flags.profile) : undefined
-  const progress = flags.progress && process.stderr.isTTY ? startProgress(stats) : undefined
+  const progress = flags.progress && stderrIsTerminal() ? startProgress(stats) : undefined
   try {
     const result = await runPipeline(config, { registry: builtins, log, signal: controller.signal, reset: flags.reset, stats })
     progress?.stop()
@@ -187,7 +194,7 @@ function withConfigErrors(file: string | undefined, fn: () => void): number {
 }
 
 function reportConfigError(e: unknown, file: string | undefined): number {
-  const color = process.stderr.isTTY === true
+  const color = stderrIsTerminal()
   let source: string | undefined
   try {
     source = file ? readFileSync(file, 'utf8') : undefined

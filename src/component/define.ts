@@ -21,6 +21,8 @@ export interface BuildContext {
   /** Absolute `data_dir` (checkpoints, default dead-letter file). */
   dataDir: string
   log: Logger
+  /** The pipeline's `memory_limit` in bytes, if set: components size their own memory to fit. */
+  memoryLimit?: number
 }
 
 // ─── Sources ──────────────────────────────────────────────────────────────────────────────

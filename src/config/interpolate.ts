@@ -3,31 +3,10 @@
 // loader reports afterwards still points at what the user wrote.
 import { type Document, isMap, isScalar, isSeq, type LineCounter, parseDocument, type Scalar } from 'yaml'
 import { ConfigError } from '../core/errors.js'
+import { type Env, interpolateString, WHOLE_REFERENCE_RE } from './env-reference.js'
 import { componentLabel, type ConfigPath, describeConfigPath } from './types.js'
 
-export type Env = Record<string, string | undefined>
-
-const REFERENCE_RE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
-const WHOLE_REFERENCE_RE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/
-
-/**
- * Substitutes references in one string. `${VAR:-default}` uses the default when VAR is unset or
- * empty (as in POSIX shells); `${VAR}` with VAR unset is reported in `missing` and left as written.
- */
-export function interpolateString(text: string, env: Env): { value: string; missing: string[] } {
-  const missing: string[] = []
-  const value = text.replace(REFERENCE_RE, (whole, name: string | undefined, fallback: string | undefined) => {
-    if (name === undefined) return '$'
-    const v = env[name]
-    if (fallback !== undefined) return v === undefined || v === '' ? fallback : v
-    if (v === undefined) {
-      missing.push(name)
-      return whole
-    }
-    return v
-  })
-  return { value, missing }
-}
+export { type Env, interpolateString }
 
 /** A scalar that was exactly one `${VAR}` and was re-read from `text` into a non-string value. */
 export interface Reread {

@@ -445,6 +445,7 @@ function validate(obj: unknown, ctx: ValidateContext): PipelineConfig {
   }
   if (ctx.file !== undefined) result.file = ctx.file
   if (s.dead_letter !== undefined) result.deadLetter = s.dead_letter
+  if (s.memory_limit !== undefined) result.memoryLimit = s.memory_limit
   return result
 }
 

@@ -3,6 +3,7 @@
 import type { AnyDeclaration, ComponentKind } from '../component/define.js'
 import { byteSize, duration, z } from '../component/options.js'
 import type { ConfigLocation } from '../core/errors.js'
+import { MIN_MEMORY_LIMIT_MIB, OUTSIDE_HEAP_MIB } from '../core/memory.js'
 
 export type { ConfigLocation }
 
@@ -50,6 +51,8 @@ export interface PipelineConfig {
   channel: ChannelBounds
   /** Pipeline-wide dead-letter sink; absent means the JSONL file `<data_dir>/dead-letter.jsonl`. */
   deadLetter?: string
+  /** `memory_limit` in bytes: the process's memory budget (core/memory.ts). */
+  memoryLimit?: number
   /** Sources, then transforms, then sinks, each in config order. */
   components: ComponentConfig[]
   /**
@@ -99,6 +102,11 @@ export const settingsSchema = z.strictObject({
     .regex(COMPONENT_NAME_RE, 'expected a sink name')
     .optional()
     .meta({ description: 'Sink that receives failed records of every component without its own `dead_letter`. Default: JSON lines in `<data_dir>/dead-letter.jsonl`.' }),
+  memory_limit: byteSize(
+    `Memory budget of the whole process (RSS), at least ${MIN_MEMORY_LIMIT_MIB}MiB. \`sluice run\` starts node with a V8 heap sized to fit it, and \`threads: auto\` uses only the worker threads that fit (about 30 MiB each). Default: no limit (V8 sizes its heap for throughput). See docs/guides/memory.md.`,
+  )
+    .refine((v) => v >= MIN_MEMORY_LIMIT_MIB * 1024 * 1024, `must be at least ${MIN_MEMORY_LIMIT_MIB}MiB (node itself takes about ${OUTSIDE_HEAP_MIB} MiB)`)
+    .optional(),
 })
 
 const componentType = z.string().min(1).meta({ description: 'The component type; see the reference page of each type.' })

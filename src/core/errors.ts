@@ -26,6 +26,7 @@ export const ERROR_CATALOG = {
   SLC_CHECKPOINT: 'The checkpoint store in `data_dir` could not be read or written.',
   SLC_SHUTDOWN_TIMEOUT: 'In-flight batches did not drain within `shutdown_timeout`; unacknowledged input will be read again on restart.',
   SLC_FUNCTION_LOAD: 'A `function` transform module could not be loaded or exports no usable function.',
+  SLC_MEMORY_LIMIT: 'The pipeline needed more memory than `memory_limit` allows (its heap ran out); unacknowledged input will be read again on restart.',
   SLC_INTERNAL: 'A bug in Sluice. Please report it with the log.',
 } as const
 

@@ -1,5 +1,6 @@
 // Structured logs: JSON lines on stderr, pretty and colourful when stderr is a terminal.
 import pino from 'pino'
+import { stderrIsTerminal } from './terminal.js'
 
 export type Logger = pino.Logger
 
@@ -13,7 +14,7 @@ export interface LogOptions {
 
 export function createLogger(options: LogOptions = {}): Logger {
   const level = options.level ?? (process.env.SLUICE_LOG_LEVEL as LogLevel | undefined) ?? 'info'
-  const pretty = options.json === undefined ? process.stderr.isTTY === true : !options.json
+  const pretty = options.json === undefined ? stderrIsTerminal() : !options.json
   if (pretty) {
     return pino({
       level,

@@ -465,3 +465,79 @@ sinks:
   assert.match(r.stderr, /SLC_INTERNAL/)
   assert.match(r.stderr, /stalled/)
 })
+
+// ── memory_limit: the pipeline runs in a child node with heap sizes that fit ──
+
+test('memory_limit: the run gets the planned heap, and its output is what it is without', () => {
+  const dir = caseDir('memory-limit')
+  const rows = ['id,amount', ...Array.from({ length: 5000 }, (_, i) => `${i},${i % 100}`)].join('\n') + '\n'
+  writeFileSync(join(dir, 'in.csv'), rows)
+  const yaml = (limit: string) => `
+data_dir: .sluice
+${limit}
+sources:
+  rows: { type: file, path: in.csv, format: csv }
+transforms:
+  big: { type: filter, inputs: [rows], condition: amount >= 50 }
+sinks:
+  out: { type: file, inputs: [big], path: out.jsonl, append: false }
+`
+  writeFileSync(join(dir, 'limited.yaml'), yaml('memory_limit: ${MEM:-100MiB}'))
+  writeFileSync(join(dir, 'free.yaml'), yaml(''))
+  const limited = sluice(['run', 'limited.yaml', '--no-progress', '--json-logs'], dir)
+  assert.equal(limited.status, 0, limited.stderr)
+  // 100 MiB leaves no room for worker threads: 50 MiB for node, a 38 + 3 × 4 MiB heap.
+  assert.match(limited.stderr, /Memory limit 100 MiB: heap sized by --max-old-space-size=38 --max-semi-space-size=4/)
+  assert.doesNotMatch(limited.stderr, /started without its heap sizes/)
+  const out = readFileSync(join(dir, 'out.jsonl'), 'utf8')
+  assert.equal(out.trim().split('\n').length, 2500)
+  const free = sluice(['run', 'free.yaml', '--no-progress', '--reset'], dir)
+  assert.equal(free.status, 0, free.stderr)
+  assert.equal(readFileSync(join(dir, 'out.jsonl'), 'utf8'), out)
+  assert.doesNotMatch(free.stderr, /Memory limit/)
+})
+
+test('memory_limit: a pipeline that outgrows it stops with SLC_MEMORY_LIMIT, not a V8 crash report', () => {
+  const dir = caseDir('memory-limit-oom')
+  // A function that keeps every record (and a copy of a large string) forever.
+  writeFileSync(join(dir, 'hoard.mjs'), "const kept = []\nexport default function hoard(r) { kept.push({ r, pad: 'x'.repeat(2000) + r.id }); return r }\n")
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    `
+data_dir: .sluice
+memory_limit: 80MiB
+sources:
+  gen: { type: generator, count: 10000000, fields: { id: sequence } }
+transforms:
+  hoard: { type: function, inputs: [gen], module: ./hoard.mjs }
+sinks:
+  out: { type: file, inputs: [hoard], path: /dev/null }
+`,
+  )
+  const r = sluice(['run', 'p.yaml', '--no-progress'], dir)
+  assert.equal(r.status, 1, r.stderr)
+  assert.match(r.stderr, /error\[SLC_MEMORY_LIMIT\]: the pipeline needed more memory than memory_limit \(80 MiB\) allows/)
+  assert.doesNotMatch(r.stderr, /FATAL ERROR|Native stack trace|Last few GCs/)
+  assert.doesNotMatch(r.stderr, STACK)
+})
+
+test('memory_limit: SIGTERM to the command reaches the pipeline once: a clean stop, exit 0', async () => {
+  const dir = caseDir('memory-limit-sigterm')
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    `
+data_dir: .sluice
+memory_limit: 96MiB
+sources:
+  gen: { type: generator, rate: 2000, fields: { id: sequence } }
+sinks:
+  out: { type: file, inputs: [gen], path: out/events.jsonl }
+`,
+  )
+  const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1000, 'SIGTERM']])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stderr, /Pipeline stopped/)
+  assert.doesNotMatch(r.stderr, /Second signal/)
+  const ids = readFileSync(join(dir, 'out/events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id)
+  assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
+})

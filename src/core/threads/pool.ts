@@ -58,7 +58,7 @@ export class ChunkWorkers {
             else if (m.kind === 'result') queue.shift()?.resolve(m.result)
             else reject(pool.fail(`a chunk worker failed: ${m.message}`))
           })
-          w.on('error', (err) => reject(pool.fail(`a chunk worker crashed: ${err.message}`)))
+          w.on('error', (err) => reject(pool.fail(`a chunk worker crashed: ${err.message}`, (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY')))
           // Workers only exit when closed or broken: either way no chunk still out will come back.
           w.on('exit', (code) => reject(pool.fail(`a chunk worker exited with code ${code}`)))
         }),
@@ -92,9 +92,14 @@ export class ChunkWorkers {
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
 
-  /** A worker broke (a bug, not bad data): every chunk still out fails with the same error. */
-  private fail(message: string): SluiceError {
-    this.failure ??= new SluiceError('SLC_INTERNAL', message)
+  /**
+   * A worker broke (a bug, not bad data, or its heap ran out: under `memory_limit` node's heap
+   * flags size every thread's heap): every chunk still out fails with the same error.
+   */
+  private fail(message: string, outOfMemory = false): SluiceError {
+    this.failure ??= outOfMemory
+      ? new SluiceError('SLC_MEMORY_LIMIT', 'a chunk worker thread ran out of heap: raise memory_limit, or set threads: 1 on the source')
+      : new SluiceError('SLC_INTERNAL', message)
     for (const q of this.queues) for (const p of q.splice(0)) p.reject(this.failure)
     return this.failure
   }

@@ -12,6 +12,7 @@ import type { BatchPolicy, RetryPolicy } from '../../component/options.js'
 import type { ComponentConfig, PipelineConfig } from '../../config/types.js'
 import { deadLetter, type DeadLetter } from '../../delivery/dead-letter.js'
 import { SinkRunner, type DeadLetterSend } from '../../delivery/sink-runner.js'
+import { formatBytes } from '../../observe/format.js'
 import type { Logger } from '../../observe/log.js'
 import { RunStats, type ComponentStats } from '../../observe/stats.js'
 import { AckToken, type AckStatus } from '../ack.js'
@@ -20,6 +21,7 @@ import type { Batch, Origin, Rec } from '../batch.js'
 import { Channel } from '../channel.js'
 import { CheckpointStore } from '../checkpoint.js'
 import { ConfigError, SluiceError, errorMessage, isSluiceError } from '../errors.js'
+import { heapMatches, memoryFlags } from '../memory.js'
 import { fieldsReadFrom } from './fields.js'
 import { isPortable, portableChain } from '../threads/plan.js'
 import { compileTransforms, type ChainReport, type Emit } from './fuse.js'
@@ -70,7 +72,14 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
   options.signal?.addEventListener('abort', onUserStop, { once: true })
   if (options.signal?.aborted) onUserStop()
 
-  const ctxFor = (id: string) => ({ id, baseDir: config.baseDir, dataDir: config.dataDir, log: log.child({ component: id }) })
+  const memoryLimit = config.memoryLimit
+  if (memoryLimit !== undefined) {
+    // Heap sizes are fixed when node starts: an API user must pass the flags (the CLI does).
+    const flags = memoryFlags(memoryLimit).join(' ')
+    if (heapMatches(memoryLimit)) log.info({ memory_limit: memoryLimit, flags }, `Memory limit ${formatBytes(memoryLimit)}: heap sized by ${flags}.`)
+    else log.warn({ memory_limit: memoryLimit, flags }, `memory_limit is set but node was started without its heap sizes: start node with ${flags} (the sluice CLI does this itself).`)
+  }
+  const ctxFor = (id: string) => ({ id, baseDir: config.baseDir, dataDir: config.dataDir, log: log.child({ component: id }), ...(memoryLimit !== undefined && { memoryLimit }) })
 
   // ── Transforms first: which of them keep state decides how checkpoints are written. ──
   const built = new Map<string, Transform>()

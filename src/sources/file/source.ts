@@ -11,6 +11,7 @@ import { glob, isDynamicPattern } from 'tinyglobby'
 import { createDecoder, encodedLines, type DecoderOptions } from '../../codecs/index.js'
 import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
 import { LF } from '../../codecs/framing/newline.js'
+import { threadsWithin } from '../../core/memory.js'
 import { ChunkWorkers } from '../../core/threads/pool.js'
 import type { ChunkResult } from '../../core/threads/protocol.js'
 import type { ChainReport } from '../../core/topology/fuse.js'
@@ -249,6 +250,8 @@ export class FileSource implements Source {
 
   /** `threads: auto` found that workers do not pay for this pipeline (see AutoThreads). */
   private threadsDeclined = false
+  /** memory_limit allowed fewer threads than asked (said once). */
+  private threadsCapped = false
 
   /** Chunk workers of this source: started with the first file big enough to need them. */
   private workers: Promise<ChunkWorkers> | undefined
@@ -260,7 +263,13 @@ export class FileSource implements Source {
    */
   private workersFor(ctx: SourceContext<Rec>, bytes: number): Promise<ChunkWorkers> | undefined {
     const auto = this.o.threads === 'auto'
-    const n = this.o.threads === 'auto' ? availableParallelism() : this.o.threads
+    const wanted = this.o.threads === 'auto' ? availableParallelism() : this.o.threads
+    const limit = this.build.memoryLimit
+    const n = threadsWithin(limit, wanted)
+    if (n < wanted && !this.threadsCapped) {
+      this.threadsCapped = true
+      this.build.log.info({ threads: n, wanted, memory_limit: limit }, n < 2 ? 'memory_limit leaves no room for worker threads: reading on the main thread.' : `memory_limit leaves room for ${n} worker threads, not ${wanted}.`)
+    }
     if (n < 2 || this.o.follow || (auto && (bytes < AUTO_THREADS_MIN_BYTES || this.threadsDeclined))) return undefined
     if (this.workers) return this.workers
     this.workers = ChunkWorkers.start(n, {

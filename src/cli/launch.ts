@@ -1,0 +1,165 @@
+// `sluice run` under `memory_limit`. V8's heap sizes are fixed when node starts, so the command
+// runs the pipeline in a child node started with the heap flags that fit the limit
+// (core/memory.ts) and waits for it, forwarding signals and the exit code. It reads only the
+// config's top-level `memory_limit` (with `${VAR}` references, as the loader reads it) and
+// leaves every other check to the child. This module loads before the engine and keeps the
+// waiting process small: node:*, yaml and zod-free helpers (~6 MiB over a bare node).
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { constants } from 'node:os'
+import { isScalar, parseDocument } from 'yaml'
+import { interpolateString } from '../config/env-reference.js'
+import { heapMatches, heapPlan, memoryFlags, MIN_MEMORY_LIMIT_MIB } from '../core/memory.js'
+import { parseByteSize } from '../core/units.js'
+
+/** Set in the child: it runs the pipeline itself. */
+export const LAUNCHED_ENV = 'SLUICE_LAUNCHED'
+/** Set in the child when the launcher's stderr is a terminal (the child's is a pipe). */
+export const STDERR_TTY_ENV = 'SLUICE_STDERR_TTY' // read by observe/terminal.ts
+
+/**
+ * Options of `sluice run` that take a value, as declared in main.ts: `required` consumes the next
+ * argument, `optional` the next one unless it starts with `-` (commander's rules).
+ */
+const RUN_VALUE_OPTIONS: Readonly<Record<string, 'required' | 'optional'>> = { '--log-level': 'required', '--profile': 'optional' }
+
+// What V8 prints when a heap runs out, before its native stack trace: from here on the child's
+// stderr is not passed on, and the launcher says what happened instead.
+const OOM_MARKERS = ['\n<--- Last few GCs --->', 'FATAL ERROR: ']
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/**
+ * The exit code of `sluice run` re-run under its memory limit, or undefined when this process
+ * should run the command itself: not `run`, no `memory_limit` (or one the CLI will report as
+ * wrong), already the child, or node already started with heap flags of its own.
+ */
+export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  if (env[LAUNCHED_ENV] === '1') return undefined
+  const file = runConfigArgument(argv.slice(2))
+  if (file === undefined) return undefined
+  const limit = memoryLimitOf(file, env)
+  if (limit === undefined || heapMatches(limit)) return undefined
+  const own = [...process.execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)]
+  if (own.some((a) => /^--max-(old|semi)-space-size\b/.test(a))) return undefined // the user's flags win; the run warns
+  return runChild(limit, argv, env)
+}
+
+/** The config argument of `run [options] <config>`, or undefined for any other command. */
+export function runConfigArgument(args: readonly string[]): string | undefined {
+  if (args[0] !== 'run') return undefined
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!
+    if (a === '--') return args[i + 1]
+    if (!a.startsWith('-')) return a
+    const takes = RUN_VALUE_OPTIONS[a]
+    if (takes === 'required' || (takes === 'optional' && i + 1 < args.length && !args[i + 1]!.startsWith('-'))) i++
+  }
+  return undefined
+}
+
+/** The top-level `memory_limit` in bytes; undefined when absent or not valid (the CLI says why). */
+export function memoryLimitOf(file: string, env: NodeJS.ProcessEnv): number | undefined {
+  let node: unknown
+  try {
+    const doc = parseDocument(readFileSync(file, 'utf8'))
+    if (doc.errors.length > 0) return undefined
+    node = doc.get('memory_limit', true)
+  } catch {
+    return undefined
+  }
+  if (!isScalar(node)) return undefined
+  let value = node.value
+  if (typeof value === 'string') {
+    const { value: text, missing } = interpolateString(value, env)
+    if (missing.length > 0) return undefined
+    value = /^\d+$/.test(text.trim()) ? Number(text) : text
+  }
+  let bytes: number
+  try {
+    bytes = typeof value === 'number' ? value : typeof value === 'string' ? parseByteSize(value) : NaN
+  } catch {
+    return undefined
+  }
+  return Number.isSafeInteger(bytes) && bytes >= MIN_MEMORY_LIMIT_MIB * 1024 * 1024 ? bytes : undefined
+}
+
+function runChild(limit: number, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const args = [...memoryFlags(limit), ...process.execArgv, argv[1]!, ...argv.slice(2)]
+  const child = spawn(process.execPath, args, {
+    stdio: ['inherit', 'inherit', 'pipe'],
+    env: { ...env, [LAUNCHED_ENV]: '1', ...(process.stderr.isTTY && { [STDERR_TTY_ENV]: '1' }) },
+  })
+  // The child shares the terminal's process group, so Ctrl-C reaches it directly too; it treats
+  // a repeat within 250 ms as the same request (cli/main.ts).
+  const forward = (signal: NodeJS.Signals) => child.kill(signal)
+  for (const s of SIGNALS) process.on(s, forward)
+  const stderr = new OomFilter((b) => process.stderr.write(b))
+  child.stderr!.on('data', (b: Buffer) => stderr.push(b))
+  return new Promise((resolve) => {
+    child.on('error', (e) => {
+      process.stderr.write(`error[SLC_INTERNAL]: could not start node for memory_limit: ${e.message}\n`)
+      resolve(1)
+    })
+    child.on('close', (code, signal) => {
+      for (const s of SIGNALS) process.off(s, forward)
+      stderr.end()
+      if (stderr.outOfMemory) {
+        const p = heapPlan(limit)
+        process.stderr.write(
+          `error[SLC_MEMORY_LIMIT]: the pipeline needed more memory than memory_limit (${Math.round(limit / 1048576)} MiB) allows: ` +
+            `its heap (${p.oldSpaceMiB} MiB old space, ${3 * p.semiSpaceMiB} MiB young) ran out. Raise memory_limit, or lower ` +
+            'channel.max_bytes, batch sizes or the state a transform keeps. Unacknowledged input will be read again on restart.\n',
+        )
+        resolve(1)
+      } else resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))
+    })
+  })
+}
+
+/** Passes the child's stderr through until V8 starts its out-of-memory report. */
+class OomFilter {
+  outOfMemory = false
+  private held = ''
+
+  constructor(private readonly write: (b: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    if (this.outOfMemory) return
+    // latin1 maps bytes 1:1, so a UTF-8 sequence split across chunks passes through intact.
+    const text = this.held + chunk.toString('latin1')
+    this.held = ''
+    let cut = -1
+    for (const m of OOM_MARKERS) {
+      const i = text.indexOf(m)
+      if (i >= 0 && (cut < 0 || i < cut)) cut = i
+    }
+    if (cut >= 0) {
+      this.outOfMemory = true
+      this.emit(text.slice(0, cut))
+      return
+    }
+    // Hold back a tail that may be the start of a marker split across chunks.
+    let keep = 0
+    for (const m of OOM_MARKERS) {
+      for (let n = Math.min(m.length - 1, text.length); n > keep; n--) {
+        if (text.endsWith(m.slice(0, n))) {
+          keep = n
+          break
+        }
+      }
+    }
+    this.held = text.slice(text.length - keep)
+    this.emit(text.slice(0, text.length - keep))
+  }
+
+  end(): void {
+    if (!this.outOfMemory) this.emit(this.held)
+    this.held = ''
+  }
+
+  private emit(text: string): void {
+    if (text.length > 0) this.write(Buffer.from(text, 'latin1'))
+  }
+}
+

@@ -1,0 +1,48 @@
+// The launcher of `sluice run` under memory_limit (cli/launch.ts): which argument is the config,
+// and how it reads `memory_limit` without loading the engine. The re-run itself is tested end to
+// end in cli.test.ts.
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { memoryLimitOf, runConfigArgument } from '../../src/cli/launch.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-launch-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+test('the config argument of `run`, past its options as commander reads them', () => {
+  assert.equal(runConfigArgument(['run', 'p.yaml']), 'p.yaml')
+  assert.equal(runConfigArgument(['run', '--reset', '-q', 'p.yaml', '--no-progress']), 'p.yaml')
+  assert.equal(runConfigArgument(['run', '--log-level', 'debug', 'p.yaml']), 'p.yaml')
+  assert.equal(runConfigArgument(['run', '--profile', 'profiles', 'p.yaml']), 'p.yaml')
+  assert.equal(runConfigArgument(['run', '--profile', '--reset', 'p.yaml']), 'p.yaml')
+  assert.equal(runConfigArgument(['run', '--', '-odd.yaml']), '-odd.yaml')
+  assert.equal(runConfigArgument(['validate', 'p.yaml']), undefined)
+  assert.equal(runConfigArgument(['--version']), undefined)
+  assert.equal(runConfigArgument(['run']), undefined)
+})
+
+function limitOf(yaml: string, env: NodeJS.ProcessEnv = {}): number | undefined {
+  const file = join(dir, 'p.yaml')
+  writeFileSync(file, yaml)
+  return memoryLimitOf(file, env)
+}
+
+test('memory_limit is read as the loader reads it: sizes, bytes, ${VAR} with defaults', () => {
+  assert.equal(limitOf('memory_limit: 100MiB\nsources: {}\n'), 100 * 1024 * 1024)
+  assert.equal(limitOf('memory_limit: 0.5GiB\n'), 512 * 1024 * 1024)
+  assert.equal(limitOf('memory_limit: 104857600\n'), 104857600)
+  assert.equal(limitOf('memory_limit: ${MEM}\n', { MEM: '96MiB' }), 96 * 1024 * 1024)
+  assert.equal(limitOf('memory_limit: "${MEM:-128MiB}"\n'), 128 * 1024 * 1024)
+  assert.equal(limitOf('memory_limit: ${MEM}\n', { MEM: '90000000' }), 90000000)
+})
+
+test('no limit, or one the CLI will report as an error: the command runs in this process', () => {
+  assert.equal(limitOf('sources: {}\n'), undefined)
+  assert.equal(limitOf('memory_limit: lots\n'), undefined)
+  assert.equal(limitOf('memory_limit: 10MiB\n'), undefined, 'below the minimum')
+  assert.equal(limitOf('memory_limit: ${NOPE}\n'), undefined, 'unset variable')
+  assert.equal(limitOf('memory_limit: [1, 2\n'), undefined, 'YAML syntax error')
+  assert.equal(memoryLimitOf(join(dir, 'missing.yaml'), {}), undefined)
+})
