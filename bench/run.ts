@@ -15,6 +15,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { cpus, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { memoryFlags } from '../src/core/memory.js'
+import { parseByteSize } from '../src/core/units.js'
 import { renderSvg } from './lib/chart.js'
 import { datasetPaths, generate } from './lib/gen-data.js'
 import { kafkaWorkloads } from './lib/kafka-bench.js'
@@ -42,6 +44,8 @@ const HELP = `usage: npm run bench -- [W1 W2 W3 W4 W5 K1 K2] [options]
   --w3-rates a,b       W3 rates in events/s (default 10000,50000,100000,200000)
   --w3-seconds N       W3 seconds per rate (default 60)
   --w4-gb N            W4 gigabytes of synthetic data (default 20)
+  --w3-memory-limit S  an extra W3 run at 100k/s under this memory_limit (default 80MiB, the RSS target; none: skip)
+  --w4-memory-limit S  Sluice's memory_limit in W4 (default 100MiB, the RSS target; none: unset)
   --kafka-records N    events loaded into the K1/K2 input topic (default 2000000)
   --skip-setup         do not run bench/peers/setup.sh
   --skip-build         do not run npm run build first
@@ -58,6 +62,9 @@ interface Options {
   w3Rates: number[]
   w3Seconds: number
   w4Gb: number
+  /** memory_limit for W3/W4 (bytes), or null for none. */
+  w3MemoryLimit: number | null
+  w4MemoryLimit: number | null
   kafkaRecords: number
   skipSetup: boolean
   skipBuild: boolean
@@ -76,6 +83,8 @@ function parseArgs(argv: string[]): Options {
     w3Rates: quick ? [10_000, 100_000] : [10_000, 50_000, 100_000, 200_000],
     w3Seconds: quick ? 10 : 60,
     w4Gb: quick ? 1 : 20,
+    w3MemoryLimit: parseByteSize('80MiB'),
+    w4MemoryLimit: parseByteSize('100MiB'),
     kafkaRecords: quick ? 200_000 : 2_000_000,
     skipSetup: false,
     skipBuild: false,
@@ -97,6 +106,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--w3-rates') o.w3Rates = next().split(',').map(Number)
     else if (a === '--w3-seconds') o.w3Seconds = Number(next())
     else if (a === '--w4-gb') o.w4Gb = Number(next())
+    else if (a === '--w3-memory-limit') o.w3MemoryLimit = memoryLimitArg(next())
+    else if (a === '--w4-memory-limit') o.w4MemoryLimit = memoryLimitArg(next())
     else if (a === '--kafka-records') o.kafkaRecords = Number(next())
     else if (a === '--skip-setup') o.skipSetup = true
     else if (a === '--skip-build') o.skipBuild = true
@@ -399,6 +410,27 @@ async function w5(opts: Options, files: { csv: string }): Promise<WorkloadResult
   }
 }
 
+// ─── W3, W4: Sluice in-process, under memory_limit as a user who needs that bound runs it ─────
+
+function memoryLimitArg(text: string): number | null {
+  return text === 'none' ? null : parseByteSize(text)
+}
+
+/**
+ * node + sluice-stream.mjs with the heap flags of `limit` (what \`sluice run\` does itself; an API
+ * user starts node with memoryFlags()), and MEMORY_LIMIT for the pipeline's own setting.
+ */
+function streamCommand(limit: number | null, args: string[]): { args: string[]; env: Record<string, string> } {
+  const flags = limit === null ? [] : memoryFlags(limit)
+  return { args: [...flags, join(BENCH, 'lib', 'sluice-stream.mjs'), ...args], env: limit === null ? {} : { MEMORY_LIMIT: String(limit) } }
+}
+
+function memoryNote(limit: number | null): string {
+  return limit === null
+    ? 'Sluice runs without memory_limit (V8 sizes its heap for throughput).'
+    : `Sluice runs with memory_limit: ${limit / 1048576}MiB, node started with ${memoryFlags(limit).join(' ')} (docs/guides/memory.md).`
+}
+
 // ─── W3: streaming latency ────────────────────────────────────────────────────────────────
 
 function percentileOfSorted(s: Float64Array, q: number): number {
@@ -412,25 +444,29 @@ async function w3(opts: Options, status: PeerStatus): Promise<WorkloadResult> {
   const warmup = opts.w3Seconds >= 20 ? 5 : 1
   const wantBenthos = !opts.engines || opts.engines.includes('benthos')
   const benthosMissing = peerMissing(status, 'benthos')()
-  for (const rate of opts.w3Rates) {
-    // Sluice, in-process measuring (bench/lib/sluice-stream.mjs), plus time(1) from outside.
-    const m = await measure(process.execPath, [join(BENCH, 'lib', 'sluice-stream.mjs'), 'w3', String(rate), String(opts.w3Seconds), String(warmup)], { DATA_DIR: join(DATA, 'sluice-state', 'w3') }, opts.w3Seconds * 5 + 120)
+  // Sluice, in-process measuring (bench/lib/sluice-stream.mjs), plus time(1) from outside.
+  const sluiceAt = async (rate: number, limit: number | null, engine: string, label: string) => {
+    const c = streamCommand(limit, ['w3', String(rate), String(opts.w3Seconds), String(warmup)])
+    const m = await measure(process.execPath, c.args, { ...c.env, DATA_DIR: join(DATA, 'sluice-state', 'w3') }, opts.w3Seconds * 5 + 120)
     let inner: any = null
     try {
       inner = JSON.parse(m.stdout.trim().split('\n').pop() ?? '')
     } catch {}
     if (m.exit !== 0 || !inner) {
-      failures.push(`W3 sluice at ${rate}/s failed: ${m.stderr.slice(-300)}`)
-      rows.push({ engine: 'sluice', label: 'Sluice', status: 'failed', rate, reason: m.stderr.slice(-300) })
-    } else {
-      rows.push({
-        engine: 'sluice', label: 'Sluice (generator → parse → map → 1 s tumbling aggregate + pass-through)', status: 'ok', rate,
-        achieved_rate: inner.achieved_rate, records: inner.produced, latency_ms: inner.latency_ms, gc: inner.gc,
-        wall_s: round(m.wall_s, 2), cpu_s: round(m.cpu_s, 2), cpu_per_core_pct: round((m.cpu_s / m.wall_s) * 100, 1), peak_rss_mb: round(m.peak_rss_mb, 1),
-        records_per_s: inner.achieved_rate,
-      })
-      log(`W3 sluice  ${rate}/s: p50 ${inner.latency_ms.p50} p99 ${inner.latency_ms.p99} p999 ${inner.latency_ms.p999} max ${inner.latency_ms.max} ms, gc max ${inner.gc.max_ms} ms, rss ${m.peak_rss_mb.toFixed(0)} MB, cpu ${m.cpu_s.toFixed(1)} s`)
+      failures.push(`W3 ${engine} at ${rate}/s failed: ${m.stderr.slice(-300)}`)
+      rows.push({ engine, label, status: 'failed', rate, reason: m.stderr.slice(-300) })
+      return
     }
+    rows.push({
+      engine, label, status: 'ok', rate,
+      achieved_rate: inner.achieved_rate, records: inner.produced, latency_ms: inner.latency_ms, gc: inner.gc,
+      wall_s: round(m.wall_s, 2), cpu_s: round(m.cpu_s, 2), cpu_per_core_pct: round((m.cpu_s / m.wall_s) * 100, 1), peak_rss_mb: round(m.peak_rss_mb, 1),
+      records_per_s: inner.achieved_rate,
+    })
+    log(`W3 ${engine} ${rate}/s: p50 ${inner.latency_ms.p50} p99 ${inner.latency_ms.p99} p999 ${inner.latency_ms.p999} max ${inner.latency_ms.max} ms, gc max ${inner.gc.max_ms} ms, rss ${m.peak_rss_mb.toFixed(0)} MB, cpu ${m.cpu_s.toFixed(1)} s`)
+  }
+  for (const rate of opts.w3Rates) {
+    await sluiceAt(rate, null, 'sluice', 'Sluice (generator → parse → map → 1 s tumbling aggregate + pass-through)')
     if (!wantBenthos) continue
     if (benthosMissing) {
       rows.push({ engine: 'benthos', label: 'Benthos', status: 'missing', rate, reason: benthosMissing })
@@ -462,11 +498,14 @@ async function w3(opts: Options, status: PeerStatus): Promise<WorkloadResult> {
     })
     log(`W3 benthos ${rate}/s: p50 ${lm.p50} p99 ${lm.p99} p999 ${lm.p999} max ${lm.max} ms, rss ${b.peak_rss_mb.toFixed(0)} MB, cpu ${b.cpu_s.toFixed(1)} s`)
   }
+  // The RSS target asks for ≤ 80 MB: the same pipeline at 100k/s under memory_limit.
+  if (opts.w3MemoryLimit !== null) await sluiceAt(100_000, opts.w3MemoryLimit, 'sluice_memory_limit', `Sluice, memory_limit: ${opts.w3MemoryLimit / 1048576}MiB (same pipeline)`)
   const held = (engine: string) => {
     const ok = rows.filter((r) => r.engine === engine && r.status === 'ok' && (r.latency_ms as any)?.p99 <= 50 && (r.achieved_rate as number) >= 0.97 * (r.rate as number))
     return ok.length ? Math.max(...ok.map((r) => r.rate as number)) : null
   }
   notes.push(`Each rate runs ${opts.w3Seconds} s in a fresh process; the first ${warmup} s of records (JIT warm-up) are left out of the percentiles.`)
+  notes.push(`The Sluice rows run without memory_limit; the sluice_memory_limit row runs 100k/s under it. ${opts.w3MemoryLimit === null ? '' : memoryNote(opts.w3MemoryLimit)}`)
   notes.push('Sluice latency = sink write time − the record\'s `ts`, which the generator sets to the time the record was *scheduled*; the generator releases records on a 10 ms tick, so up to 10 ms of each latency is the wait for the tick (and `ts` has millisecond resolution). The measuring sink batches with linger 5 ms.')
   notes.push('Benthos latency = time the output processor sees the message − the time the `generate` mapping created it (µs); its generator emits one batch per 10 ms tick, stamped at creation, so the tick wait is not in its numbers. Benthos core has no windowed aggregate for one branch of a fan-out, so its pipeline has no aggregate branch: comparable for the pass-through path only. Go GC pauses are not observed (gc: null).')
   notes.push('GC figures: every pause seen by a PerformanceObserver(\'gc\') inside the Sluice process. "held" = achieved ≥ 97% of the target rate with p99 ≤ 50 ms.')
@@ -494,12 +533,13 @@ function linearSlope(xs: number[], ys: number[]): number {
 
 async function w4(opts: Options): Promise<WorkloadResult> {
   const bytes = Math.round(opts.w4Gb * 1e9)
-  const m = await measure(process.execPath, [join(BENCH, 'lib', 'sluice-stream.mjs'), 'w4', String(bytes), '/dev/null'], { DATA_DIR: join(DATA, 'sluice-state', 'w4') }, 4 * 3600)
+  const c = streamCommand(opts.w4MemoryLimit, ['w4', String(bytes), '/dev/null'])
+  const m = await measure(process.execPath, c.args, { ...c.env, DATA_DIR: join(DATA, 'sluice-state', 'w4') }, 4 * 3600)
   let inner: any = null
   try {
     inner = JSON.parse(m.stdout.trim().split('\n').pop() ?? '')
   } catch {}
-  const notes: string[] = []
+  const notes: string[] = [memoryNote(opts.w4MemoryLimit)]
   if (m.exit !== 0 || !inner) {
     failures.push(`W4 sluice failed: ${m.stderr.slice(-300)}`)
     return { id: 'W4', title: 'W4 — constant memory', description: '', engines: [{ engine: 'sluice', label: 'Sluice', status: 'failed', reason: m.stderr.slice(-300) }], notes }
@@ -666,7 +706,7 @@ async function main() {
   const total = (performance.now() - started) / 1000
   const report = {
     date: new Date().toISOString(), args: rawArgs, quick: opts.quick, total_s: round(total, 0), machine: machine(), build: buildNote ?? 'npm run build: ok', peers: status,
-    parameters: { rows: opts.rows, runs: opts.runs, seed: opts.seed, w3_rates: opts.w3Rates, w3_seconds: opts.w3Seconds, w4_gb: opts.w4Gb, kafka_records: opts.kafkaRecords },
+    parameters: { rows: opts.rows, runs: opts.runs, seed: opts.seed, w3_rates: opts.w3Rates, w3_seconds: opts.w3Seconds, w4_gb: opts.w4Gb, w3_memory_limit: opts.w3MemoryLimit, w4_memory_limit: opts.w4MemoryLimit, kafka_records: opts.kafkaRecords },
     failures, workloads,
   }
   writeFileSync(join(opts.out, 'latest.json'), JSON.stringify(report, null, 2) + '\n')

@@ -81,6 +81,12 @@ const countSink = defineSink({
   build: () => ({ write() {}, close() {} }),
 })
 
+// memory_limit (bytes) when run.ts started node with its heap flags: the run checks they match.
+const SETTINGS = {
+  data_dir: process.env.DATA_DIR ?? 'bench/data/sluice-state',
+  ...(process.env.MEMORY_LIMIT && { memory_limit: `${process.env.MEMORY_LIMIT}B` }),
+}
+
 const FIELDS = {
   id: 'sequence',
   ts: 'timestamp',
@@ -107,7 +113,7 @@ if (mode === 'w3') {
   const from = Date.now() + warmup * 1000
   const registry = builtins.with(latencySink(hist, from), countSink)
   const stats = new RunStats()
-  const result = await pipeline({ data_dir: process.env.DATA_DIR ?? 'bench/data/sluice-state' }, registry)
+  const result = await pipeline(SETTINGS, registry)
     .source('gen', { type: 'generator', rate, count: Math.round(rate * seconds), format: 'json', fields: FIELDS })
     .transform('parsed', { type: 'parse', inputs: ['gen'], format: 'json' })
     .transform('mapped', { type: 'map', inputs: ['parsed'], set: { amount_cents: 'round(amount * 100.0)' } })
@@ -156,7 +162,7 @@ if (mode === 'w3') {
     lastBytes = bytes
     lastT = now
   }, 1000)
-  const result = await pipeline({ data_dir: process.env.DATA_DIR ?? 'bench/data/sluice-state' })
+  const result = await pipeline(SETTINGS)
     .source('gen', { type: 'generator', format: 'json', batch_size: 2000, fields: FIELDS })
     .transform('parsed', { type: 'parse', inputs: ['gen'], format: 'json' })
     .transform('kept', { type: 'filter', inputs: ['parsed'], condition: 'amount > 250.0 && event != "logout"' })

@@ -23,6 +23,7 @@ describe('configJsonSchema', () => {
       'state_checkpoint_interval',
       'channel',
       'dead_letter',
+      'memory_limit',
       'sources',
       'transforms',
       'sinks',
