@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `sluice` command: runs the compiled CLI (built by `npm install` through the `prepare` script).
-import { main } from '../dist/cli/main.js'
+import { main } from '../dist/bundle/cli.js'
 
 let finished = false
 // The event loop ran dry while the command was still running: something awaits a promise that
