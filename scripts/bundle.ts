@@ -1,11 +1,13 @@
-// Bundles the compiled CLI (dist/cli/main.js, which bin/sluice.js runs) and the chunk-worker entry
-// into dist/bundle/, after `tsc` (`npm run build`). Node 20's ESM loader spends ~135 ms resolving
-// and compiling the ~230 modules the CLI imports (zod alone is 95 files); one bundle loads in a few.
+// Bundles the compiled CLI (dist/cli/main.js) and the chunk-worker entry into dist/bundle/, after
+// `tsc` (`npm run build`); bin/sluice.js runs the bundle. Node 20's ESM loader spends ~135 ms
+// resolving and compiling the ~230 modules the CLI imports (zod alone is 95 files): `sluice
+// validate` 369 → 266 ms, and 354 → 55 files opened.
 //
 //   dist/bundle/cli.js       the CLI (bin/sluice.js imports `main` from it)
 //   dist/bundle/worker.js    chunk worker: core/threads/pool.ts starts `new URL('./worker.js', import.meta.url)`,
 //                            and import.meta.url is the URL of the chunk that holds pool.ts — also in dist/bundle/
-//   dist/bundle/chunk-*.js   code shared by both entries, and each `import()` (kafka) as a lazy chunk
+//   dist/bundle/chunk-*.js   code shared by the entries and lazy chunks
+//   dist/bundle/source-*.js, sink-*.js   the kafka components' `import()`s, loaded on first use
 //
 // Every output file sits directly in dist/bundle/ (no subfolders): code that resolves paths from
 // import.meta.url (package.json in cli/main.ts, worker.js in pool.ts, createRequire for avsc and
