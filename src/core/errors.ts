@@ -35,6 +35,20 @@ export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[]
 
 const BRAND = Symbol.for('sluice.error')
 
+/**
+ * Brands of the error classes that code from outside this copy of Sluice may throw. A user's
+ * module imports its RecordError from `sluice` (dist/index.js) while the CLI runs its own copy of
+ * the classes (the bundle in dist/bundle/), and a plugin may carry its own copy of the package:
+ * `instanceof` is false across copies, a `Symbol.for` key is shared by all of them. Subclasses
+ * (a user's `class NotFound extends RecordError`) inherit the brand.
+ */
+const CONFIG_BRAND = Symbol.for('sluice.error.config')
+const RETRYABLE_BRAND = Symbol.for('sluice.error.retryable')
+const PARTIAL_BATCH_BRAND = Symbol.for('sluice.error.partial-batch')
+const RECORD_BRAND = Symbol.for('sluice.error.record')
+
+const branded = (e: unknown, brand: symbol): boolean => typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true
+
 /** Base of every error Sluice throws on purpose. Match on `code`, not on the class. */
 export class SluiceError extends Error {
   readonly code: ErrorCode
@@ -48,7 +62,7 @@ export class SluiceError extends Error {
 
 /** Brand check that survives two loaded copies of the package. */
 export function isSluiceError(e: unknown): e is SluiceError {
-  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true
+  return branded(e, BRAND)
 }
 
 /** Where a config error points: file:line:column, component and option path. */
@@ -62,6 +76,7 @@ export interface ConfigLocation {
 
 /** An error in the user's config. Shown to users without a stack trace. */
 export class ConfigError extends SluiceError {
+  readonly [CONFIG_BRAND] = true
   readonly location: ConfigLocation
   readonly expected?: string
   readonly found?: string
@@ -93,6 +108,7 @@ export class ConfigErrors extends SluiceError {
 
 /** A sink write that may succeed if tried again. `retryAfterMs` honours a server's hint. */
 export class RetryableError extends SluiceError {
+  readonly [RETRYABLE_BRAND] = true
   readonly retryAfterMs?: number
   constructor(message: string, options?: ErrorOptions & { retryAfterMs?: number }) {
     super('SLC_DELIVERY_RETRYABLE', message, options)
@@ -111,6 +127,7 @@ export class PermanentError extends SluiceError {
 
 /** Per-record outcomes of a batch write: indexes in `failed` were rejected, the rest are durable. */
 export class PartialBatchError extends SluiceError {
+  readonly [PARTIAL_BATCH_BRAND] = true
   readonly failed: Map<number, Error>
   constructor(failed: Map<number, Error>, message = `${failed.size} record(s) rejected by the sink`) {
     super('SLC_DELIVERY_PARTIAL', message)
@@ -121,11 +138,18 @@ export class PartialBatchError extends SluiceError {
 
 /** A record-level failure inside a transform; the runtime dead-letters the record with this code. */
 export class RecordError extends SluiceError {
+  readonly [RECORD_BRAND] = true
   constructor(code: Extract<ErrorCode, `SLC_RECORD_${string}`>, message: string, options?: ErrorOptions) {
     super(code, message, options)
     this.name = 'RecordError'
   }
 }
+
+// Brand checks: `instanceof` that also holds for an error from another loaded copy of Sluice.
+export const isConfigError = (e: unknown): e is ConfigError => branded(e, CONFIG_BRAND)
+export const isRetryableError = (e: unknown): e is RetryableError => branded(e, RETRYABLE_BRAND)
+export const isPartialBatchError = (e: unknown): e is PartialBatchError => branded(e, PARTIAL_BATCH_BRAND)
+export const isRecordError = (e: unknown): e is RecordError => branded(e, RECORD_BRAND)
 
 /** Message of any thrown value, for logs and dead letters. */
 export function errorMessage(e: unknown): string {

@@ -11,7 +11,7 @@ import type { BatchPolicy, RetryPolicy } from '../component/options.js'
 import { AckToken, type AckStatus } from '../core/ack.js'
 import { originOf, type Batch, type Rec } from '../core/batch.js'
 import type { Channel } from '../core/channel.js'
-import { PartialBatchError, RetryableError, errorMessage, isSluiceError, type ErrorCode } from '../core/errors.js'
+import { errorMessage, isPartialBatchError, isRetryableError, isSluiceError, type ErrorCode } from '../core/errors.js'
 import type { Logger } from '../observe/log.js'
 import type { ComponentStats } from '../observe/stats.js'
 import { backoffDelay, sleep } from './backoff.js'
@@ -167,16 +167,17 @@ export class SinkRunner {
         return
       } catch (e) {
         if (hardStop.aborted) return
-        if (e instanceof PartialBatchError) {
+        // Brand checks, not instanceof: a plugin's sink may throw another copy's error classes.
+        if (isPartialBatchError(e)) {
           stats.sent += records.length - e.failed.size
           await this.deadLetterRecords(group, e.failed)
           return
         }
-        const retryable = e instanceof RetryableError || !isSluiceError(e)
+        const retryable = isRetryableError(e) || !isSluiceError(e)
         if (retryable && attempt < retry.max_attempts) {
           attempt++
           stats.retries++
-          const hint = e instanceof RetryableError ? (e.retryAfterMs ?? 0) : 0
+          const hint = isRetryableError(e) ? (e.retryAfterMs ?? 0) : 0
           const delay = Math.max(hint, backoffDelay({ initialMs: retry.initial_backoff, maxMs: retry.max_backoff }, attempt))
           log.warn({ component: id, attempt, delayMs: delay, err: errorMessage(e) }, 'Write failed; retrying.')
           try {

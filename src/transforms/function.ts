@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { defineTransform, type BatchTransform } from '../component/define.js'
 import { path, z } from '../component/options.js'
 import type { Rec } from '../core/batch.js'
-import { RecordError, SluiceError } from '../core/errors.js'
+import { RecordError, SluiceError, isRecordError } from '../core/errors.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a user's function has any signature
 type UserFunction = (...args: any[]) => unknown
@@ -146,7 +146,9 @@ function checkBatch(id: string, result: unknown): Rec[] {
 }
 
 function userError(id: string, e: unknown): RecordError {
-  if (e instanceof RecordError) return e
+  // A brand check, not instanceof: the user's module imports RecordError from `sluice`
+  // (dist/index.js), another copy of the class than the CLI bundle's.
+  if (isRecordError(e)) return e
   const message = e instanceof Error ? e.message : String(e)
   return new RecordError('SLC_RECORD_TRANSFORM', `function "${id}" threw: ${message}`, { cause: e })
 }

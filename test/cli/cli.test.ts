@@ -5,6 +5,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { after, test } from 'node:test'
 import Database from 'better-sqlite3'
 import { builtins } from '../../src/component/builtins.js'
@@ -257,6 +258,65 @@ sinks:
   } finally {
     db.close()
   }
+})
+
+test('run: threads: 2 decodes in chunk workers started from the bundle, with the output of threads: 1', () => {
+  // bin/sluice.js runs dist/bundle/cli.js; the pool finds its worker beside the chunk that holds it.
+  const preload = join(ROOT, 'test/fixtures/log-workers.mjs')
+  const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ id: i, ms: (i * 37) % 1000, page: `/p/${i % 13}` }))
+  lines[4321] = '{"id": 4321, "ms": '
+  const run = (threads: number) => {
+    const dir = caseDir(`run-threads-${threads}`)
+    writeFileSync(join(dir, 'in.jsonl'), lines.join('\n') + '\n')
+    writeFileSync(
+      join(dir, 'p.yaml'),
+      `
+data_dir: .sluice
+sources:
+  in: { type: file, path: in.jsonl, format: jsonl, threads: ${threads}, read_buffer: 64KiB }
+transforms:
+  slow: { type: filter, inputs: [in], condition: ms > 300 }
+  secs: { type: map, inputs: [slow], set: { s: ms / 1000.0 }, keep: [id, page, s] }
+sinks:
+  out: { type: file, inputs: [secs], path: out.jsonl, format: jsonl }
+`,
+    )
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, BIN, 'run', 'p.yaml', '--no-progress', '--quiet'], { cwd: dir, encoding: 'utf8', timeout: 60_000 })
+    assert.equal(r.status, 0, r.stderr)
+    const letters = readFileSync(join(dir, '.sluice/dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { code: string; origin: { line: number } })
+    return { workers: r.stderr.match(/^worker: .*$/gm) ?? [], out: readFileSync(join(dir, 'out.jsonl'), 'utf8'), letters: letters.map((d) => [d.code, d.origin.line]) }
+  }
+  const one = run(1)
+  const two = run(2)
+  assert.deepEqual(one.workers, [])
+  assert.deepEqual(two.workers, Array(2).fill(`worker: ${pathToFileURL(join(ROOT, 'dist/bundle/worker.js')).href}`))
+  assert.equal(two.out.split('\n').length - 1, 13_979) // ms > 300, less the broken line
+  assert.equal(two.out, one.out)
+  assert.deepEqual(two.letters, [['SLC_RECORD_PARSE', 4322]])
+  assert.deepEqual(two.letters, one.letters)
+})
+
+test('run: a RecordError from a function module that imports `sluice` keeps its code and message', () => {
+  // The module's RecordError is dist/index.js's class, the CLI runs the bundle's copy: another class.
+  const dir = caseDir('run-function-record-error')
+  writeFileSync(join(dir, 'orders.jsonl'), '{"id":1,"payload":"{\\"a\\":1}"}\n{"id":2,"payload":"{"}\n')
+  writeFileSync(
+    join(dir, 'p.yaml'),
+    `
+data_dir: .sluice
+sources:
+  orders: { type: file, path: orders.jsonl, format: jsonl }
+transforms:
+  parse: { type: function, inputs: [orders], module: ${JSON.stringify(join(ROOT, 'test/fixtures/functions/parse-payload.mjs'))} }
+sinks:
+  out: { type: file, inputs: [parse], path: out.jsonl, format: jsonl }
+`,
+  )
+  const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet'], dir)
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(readFileSync(join(dir, 'out.jsonl'), 'utf8'), '{"id":1,"payload":{"a":1}}\n')
+  const letters = readFileSync(join(dir, '.sluice/dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { component: string; code: string; message: string })
+  assert.deepEqual(letters.map((d) => [d.component, d.code, d.message]), [['parse', 'SLC_RECORD_PARSE', 'payload of order 2 is not JSON']])
 })
 
 test('run: stdout sink with format: table prints aligned rows', () => {

@@ -108,6 +108,16 @@ describe('function: record mode', () => {
     assert.ok(e.cause instanceof Error)
   })
 
+  it('keeps a RecordError the function throws, from another copy of Sluice too (its code and message)', async () => {
+    // The fixture imports RecordError from `sluice` (dist/index.js), this test runs src/.
+    const t = await build({ module: 'functions/parse-payload.mjs' })
+    const e = await rejection(() => t.process([{ id: 1, payload: '{"a":1}' }, { id: 2, payload: '{' }]))
+    assert.ok(!(e instanceof RecordError), 'the fixture\'s class is another copy')
+    assert.ok(isSluiceError(e))
+    assert.equal(e.code, 'SLC_RECORD_PARSE')
+    assert.equal(e.message, 'payload of order 2 is not JSON')
+  })
+
   it('wraps a rejected promise too', async () => {
     const t = await build({ fn: async (r: Rec) => (r.bad ? Promise.reject(new Error('nope')) : r) })
     const e = await rejection(() => t.process([{ a: 1 }, { bad: true }]))

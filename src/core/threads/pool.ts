@@ -10,7 +10,8 @@ import type { ChunkResult, ChunkTask, WorkerReply, WorkerSetup } from './protoco
 /**
  * The compiled worker entry. Node 20 cannot start a worker from a `.ts` file (loader hooks do
  * not reach worker threads), so when this module runs from `src/` (tests, tsx) the entry is
- * its build output in `dist/`, which `npm test` builds first.
+ * its build output in `dist/`, which `npm test` builds first. In the CLI bundle this code sits in a
+ * chunk in dist/bundle/, beside the bundled worker.js (scripts/bundle.ts keeps every file there).
  */
 function workerEntry(): URL {
   const here = new URL('./worker.js', import.meta.url)

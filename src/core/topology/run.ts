@@ -20,7 +20,7 @@ import { Gate, InFlight } from '../barrier.js'
 import type { Batch, Origin, Rec } from '../batch.js'
 import { Channel } from '../channel.js'
 import { CheckpointStore } from '../checkpoint.js'
-import { ConfigError, SluiceError, errorMessage, isSluiceError } from '../errors.js'
+import { SluiceError, errorMessage, isConfigError, isSluiceError } from '../errors.js'
 import { heapMatches, memoryFlags } from '../memory.js'
 import { fieldsReadFrom } from './fields.js'
 import { isPortable, portableChain } from '../threads/plan.js'
@@ -414,7 +414,8 @@ async function located<T>(config: PipelineConfig, c: ComponentConfig, build: () 
   try {
     return await build()
   } catch (e) {
-    if (e instanceof ConfigError && e.location.line === undefined) {
+    // A brand check: a plugin component may throw another copy's ConfigError.
+    if (isConfigError(e) && e.location.line === undefined) {
       const option = e.location.path === undefined ? [] : e.location.path.split('.')
       Object.assign(e.location, config.locate([...c.path, ...option]), { component: c.id, path: e.location.path })
     }
