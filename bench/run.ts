@@ -293,6 +293,7 @@ async function batchWorkload(id: 'W1' | 'W2', opts: Options, status: PeerStatus,
     results.set('benthos', { engine: 'benthos', label: 'Benthos', status: 'not_applicable', reason: 'the issue asks for Benthos in W2 and W3 only (no global group-by over a bounded file in Benthos core)' })
   }
   // Warm the page cache so every engine reads from memory.
+  settleDisk()
   spawnSync('sh', ['-c', `cat "${input}" > /dev/null`])
   let w1Ref: Map<string, W1Row> | null = null
   let w2Ref: Awaited<ReturnType<typeof fingerprintW2>> | null = null
@@ -368,6 +369,7 @@ async function batchWorkload(id: 'W1' | 'W2', opts: Options, status: PeerStatus,
 /** W1's Sluice pipeline with `threads: 1` and `threads: 2`, interleaved; outputs must be equal. */
 async function w5(opts: Options, files: { csv: string }): Promise<WorkloadResult> {
   const bytes = statSync(files.csv).size
+  settleDisk()
   spawnSync('sh', ['-c', `cat "${files.csv}" > /dev/null`])
   const variants = [1, 2].map((threads) => ({ threads, name: `threads_${threads}`, runs: [] as RunMeasure[], output: join(OUT, `w5.threads-${threads}.out`) }))
   const results = new Map<string, EngineResult>()
@@ -410,6 +412,17 @@ async function w5(opts: Options, files: { csv: string }): Promise<WorkloadResult
   }
 }
 
+/**
+ * Write out the dirty pages earlier runs left (W2 alone writes ~200 MB per engine and run), so
+ * no run starts while the last one's outputs are still being written back. A precaution: in the
+ * run at 2d5d4ce, W3 at 10k/s right after W2 showed a 375 ms stall and a 75 ms GC pause that
+ * 60 s reruns never showed (p99 16 ms, GC max 5.6 ms), but 2.4 GB of dirty pages made right
+ * before a rerun did not reproduce it either. The cause is open.
+ */
+function settleDisk(): void {
+  spawnSync('sync')
+}
+
 // ─── W3, W4: Sluice in-process, under memory_limit as a user who needs that bound runs it ─────
 
 function memoryLimitArg(text: string): number | null {
@@ -446,6 +459,7 @@ async function w3(opts: Options, status: PeerStatus): Promise<WorkloadResult> {
   const benthosMissing = peerMissing(status, 'benthos')()
   // Sluice, in-process measuring (bench/lib/sluice-stream.mjs), plus time(1) from outside.
   const sluiceAt = async (rate: number, limit: number | null, engine: string, label: string) => {
+    settleDisk()
     const c = streamCommand(limit, ['w3', String(rate), String(opts.w3Seconds), String(warmup)])
     const m = await measure(process.execPath, c.args, { ...c.env, DATA_DIR: join(DATA, 'sluice-state', 'w3') }, opts.w3Seconds * 5 + 120)
     let inner: any = null
@@ -532,6 +546,7 @@ function linearSlope(xs: number[], ys: number[]): number {
 }
 
 async function w4(opts: Options): Promise<WorkloadResult> {
+  settleDisk()
   const bytes = Math.round(opts.w4Gb * 1e9)
   const c = streamCommand(opts.w4MemoryLimit, ['w4', String(bytes), '/dev/null'])
   const m = await measure(process.execPath, c.args, { ...c.env, DATA_DIR: join(DATA, 'sluice-state', 'w4') }, 4 * 3600)
