@@ -123,8 +123,8 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
     // Under memory_limit the launcher forwards signals to this process, which may also get the
     // same one from its terminal or supervisor: a repeat within 250 ms is the same request.
     if (signals === 1 && performance.now() - firstSignalAt < SAME_SIGNAL_MS) return
-    if (++signals === 1) firstSignalAt = performance.now()
-    if (signals === 1) {
+    if (++signals === 1) {
+      firstSignalAt = performance.now()
       log.info({ signal }, 'Stopping: no more reading, draining in-flight batches (send the signal again to exit at once).')
       controller.abort()
     } else {

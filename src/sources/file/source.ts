@@ -274,12 +274,14 @@ export class FileSource implements Source {
     const auto = this.o.threads === 'auto'
     const wanted = this.o.threads === 'auto' ? availableParallelism() : this.o.threads
     const limit = this.build.memoryLimit
+    if (wanted < 2 || this.o.follow || (auto && (bytes < AUTO_THREADS_MIN_BYTES || this.threadsDeclined))) return undefined
+    // Said only where workers would run without the limit.
     const n = threadsWithin(limit, wanted)
     if (n < wanted && !this.threadsCapped) {
       this.threadsCapped = true
       this.build.log.info({ threads: n, wanted, memory_limit: limit }, n < 2 ? 'memory_limit leaves no room for worker threads: reading on the main thread.' : `memory_limit leaves room for ${n} worker threads, not ${wanted}.`)
     }
-    if (n < 2 || this.o.follow || (auto && (bytes < AUTO_THREADS_MIN_BYTES || this.threadsDeclined))) return undefined
+    if (n < 2) return undefined
     if (this.workers) return this.workers
     this.workers = ChunkWorkers.start(n, {
       format: this.o.format,
