@@ -43,7 +43,7 @@ export interface HeapPlan {
  * at what they use. The semi-space is as large as the heap allows, because records live for a
  * batch: with 2 MiB semi-spaces W2 (2 threads) took 10.9 s against 4.2 s, nearly every record
  * promoted and collected again by full GCs. Measured, peak RSS against unlimited:
- * W4 (one thread, 100 MiB → semi 4, old 38) 86 MiB against 126 MiB at 93% of the throughput;
+ * W4 (one thread, 100 MiB → semi 4, old 38, 20 GB) 87 MiB against 126 MiB at 95% of the throughput;
  * W3 at 100k/s (80 MiB → semi 2, old 24) 77 MiB against 104 MiB, p99 20.6 against 16.6 ms.
  */
 export function heapPlan(limitBytes: number, cores = availableParallelism()): HeapPlan {
