@@ -99,6 +99,14 @@ export interface SourceContext<R> {
    */
   readonly jsonLinesOut?: boolean
   /**
+   * The aggregate right after `portable` (or after the source), when workers may fold records
+   * into partials of it (`preaggregable`, transforms/aggregate): its options, and the running
+   * aggregate, which admits each partial before a chunk is handed out (`reservePartial`) and is
+   * told when one will not arrive (`releasePartial`). A partial travels as the only record of
+   * its batch (a PartialRecord) through `emitProcessed`, with a report.
+   */
+  readonly preaggregate?: { step: PortableStep; target: PartialAdmission }
+  /**
    * Emit records that already went through every step of `portable`. `report` (what the steps did
    * to a chunk: counts and the records they rejected) goes with one batch of the chunk.
    */
@@ -110,6 +118,12 @@ export interface SourceContext<R> {
    * watermark. Call it after awaiting the partition's last emit.
    */
   endPartition(partition: string): Promise<void> | undefined
+}
+
+/** The running aggregate's side of pre-aggregation (see SourceContext.preaggregate). */
+export interface PartialAdmission {
+  reservePartial(): boolean
+  releasePartial(): void
 }
 
 /**

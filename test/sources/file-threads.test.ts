@@ -247,3 +247,99 @@ sinks:
   // With one core `auto` never starts workers, so there is nothing to decline.
   if (availableParallelism() > 1) assert.ok(logged.some((s) => s.includes('reading on the main thread')), 'the source declined its workers')
 })
+
+/** messyCsv → filter → a global aggregate that workers may pre-aggregate for. */
+const aggregateConfig = (threads: number, aggregate: string) => `
+data_dir: state-${threads}
+sources:
+  in:
+    type: file
+    path: data.csv
+    format: csv
+    threads: ${threads}
+    read_buffer: 4KiB
+    max_record_bytes: 2KiB
+    dead_letter: dlq
+    csv: { columns: { id: int, amount: float } }
+transforms:
+  big: { type: filter, inputs: [in], condition: 'amount > 20.0', dead_letter: dlq }
+  per_note:
+    type: aggregate
+    inputs: [big]
+    dead_letter: dlq
+${aggregate}
+sinks:
+  out: { type: collect, inputs: [per_note], name: out }
+  dlq: { type: collect, name: dlq }
+`
+
+async function runAggregate(dir: string, threads: number, aggregate: string, config = aggregateConfig) {
+  const logged: string[] = []
+  const log = pino({ level: 'debug' }, { write: (s: string) => void logged.push(s) })
+  const stats = new RunStats()
+  const r = await runYaml(config(threads, aggregate), { baseDir: dir, stats, reset: true, log })
+  const counts = Object.fromEntries([...stats.components].map(([id, c]) => [id, { in: c.received, out: c.sent, dead: c.deadLettered }]))
+  const letters = r
+    .out('dlq')
+    .map((d) => ({ component: d.component, code: d.code, message: d.message, line: (d.origin as { line: number }).line, record: d.record }))
+    .sort((a, b) => a.line - b.line || String(a.component).localeCompare(String(b.component)))
+  const partials = logged.map((s) => JSON.parse(s) as { msg: string; partials?: number }).filter((l) => l.msg === 'Chunks pre-aggregated in worker threads.')
+  return { status: r.status, out: r.out('out'), letters, counts, partials: partials.reduce((n, l) => n + l.partials!, 0) }
+}
+
+test('workers pre-aggregate for a global aggregate: rows, group order, dead letters and counts equal one thread', async () => {
+  const dir = freshDir()
+  writeFileSync(join(dir, 'data.csv'), messyCsv(8000, 11))
+  // `odd` fails on records whose note is null (amount over 90): the aggregate rejects them in the workers.
+  const aggregate = `    group_by: [note]
+    window: { type: global }
+    aggregations:
+      n: count()
+      total: sum(amount)
+      mean: avg(amount)
+      lo: min(amount)
+      hi: max(name)
+      ids: approx_count_distinct(id)
+      odd: "sum(amount > 90.0 ? note.size() : 1)"`
+  const one = await runAggregate(dir, 1, aggregate)
+  const two = await runAggregate(dir, 2, aggregate)
+  const three = await runAggregate(dir, 3, aggregate)
+  assert.equal(one.status, 'completed')
+  assert.equal(one.partials, 0)
+  assert.ok(two.partials > 10 && three.partials > 10, `partials: ${two.partials}, ${three.partials}`)
+  assert.ok(one.out.length > 100, `${one.out.length} groups`)
+  assert.ok(one.letters.some((l) => l.component === 'per_note'), 'the aggregate rejects some records')
+  assert.ok(one.letters.some((l) => l.component === 'in') && one.letters.some((l) => l.component === 'big'))
+  for (const other of [two, three]) {
+    // Same groups in the same order (first appearance), same sums to the last bit.
+    assert.deepEqual(other.out, one.out)
+    assert.deepEqual(other.letters, one.letters)
+    assert.deepEqual(other.counts, one.counts)
+  }
+})
+
+test('pre-aggregation gives way where merging could not equal one thread: many groups per chunk, a small max_keys', async () => {
+  const dir = freshDir()
+  writeFileSync(join(dir, 'data.csv'), messyCsv(20_000, 5))
+  const byId = (extra: string) => `    group_by: [id]
+    window: { type: global }${extra}
+    aggregations: { n: count(), total: sum(amount) }`
+  // Over 4,096 groups per chunk: chunks go as records (read_buffer is raised so that one holds more).
+  const wide = (t: number, aggregate: string) => aggregateConfig(t, aggregate).replace('read_buffer: 4KiB', 'read_buffer: 1MiB')
+  const wideOne = await runAggregate(dir, 1, byId(''), wide)
+  const wideTwo = await runAggregate(dir, 2, byId(''), wide)
+  assert.ok(wideOne.out.length > 10_000)
+  assert.equal(wideTwo.partials, 0)
+  assert.deepEqual(wideTwo.out, wideOne.out)
+  assert.deepEqual(wideTwo.counts, wideOne.counts)
+  // max_keys below what a partial may bring: on_limit applies record by record, as with one thread.
+  const small = byId('\n    max_keys: 3000\n    on_limit: dead_letter')
+  const one = await runAggregate(dir, 1, small)
+  const two = await runAggregate(dir, 2, small)
+  assert.equal(two.partials, 0)
+  assert.equal(one.out.length, 3000)
+  assert.ok(one.letters.filter((l) => l.component === 'per_note' && /state limit reached/.test(String(l.message))).length > 1000)
+  assert.deepEqual(two.out, one.out)
+  assert.deepEqual(two.letters, one.letters)
+  assert.deepEqual(two.counts, one.counts)
+})

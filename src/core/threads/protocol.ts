@@ -6,6 +6,7 @@
 // carried their buffer back in the transfer list).
 import type { DecoderFormat, DecoderOptions } from '../../codecs/decoders.js'
 import type { DecoderState } from '../../codecs/types.js'
+import type { AggregatePartial } from './partial.js'
 import type { SourceDeadLetter } from '../../component/define.js'
 import type { Rec } from '../batch.js'
 import type { ErrorCode } from '../errors.js'
@@ -24,6 +25,8 @@ export interface WorkerSetup {
   steps: readonly PortableStep[]
   /** Encode the records that pass the steps as JSON lines (the next component is such a sink). */
   jsonLines: boolean
+  /** The aggregate after the steps, when workers may pre-aggregate for it (see `preaggregable`). */
+  aggregate?: PortableStep
 }
 
 /**
@@ -37,6 +40,8 @@ export interface ChunkTask {
   offset: number
   state?: DecoderState
   final: boolean
+  /** Fold the records that pass the steps into a partial of `WorkerSetup.aggregate`. */
+  preaggregate: boolean
 }
 
 /** A record a step threw on, with its line relative to the chunk (1 = the chunk's first line). */
@@ -58,6 +63,8 @@ export interface ChunkResult {
    * where line k ends in its text (see worker.ts for why several texts).
    */
   encoded?: { texts: string[]; counts: Uint32Array; ends: Uint32Array }
+  /** With `preaggregate`: the aggregate's entries for the chunk (then `records` is empty). */
+  partial?: AggregatePartial
   /** Line of each record, relative to the chunk (1 = the chunk's first line). */
   lines: Uint32Array
   /** Records decoded (before the steps). */

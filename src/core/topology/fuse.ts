@@ -13,6 +13,7 @@ import { AckToken } from '../ack.js'
 import { originOf, partitionOf, type Batch, type Origin, type Rec } from '../batch.js'
 import { errorMessage, isSluiceError, type ErrorCode } from '../errors.js'
 import type { Edge, Graph } from './graph.js'
+import { recordsIn } from '../threads/partial.js'
 import { runRecordSteps, type ChainFailure } from './record-steps.js'
 
 /** Push a batch into a component; a returned promise means "wait before sending more". */
@@ -37,7 +38,7 @@ export interface CompiledTransforms {
    * Entry for batches that already went through the record chain `ids` (see `portableChain`); the
    * report (what the steps did to the chunk) comes with one batch of the chunk, not with each.
    */
-  afterChain(ids: readonly string[]): (batch: Batch, report?: ChainReport) => Promise<void> | undefined
+  afterChain(from: string, ids: readonly string[]): (batch: Batch, report?: ChainReport) => Promise<void> | undefined
 }
 
 /** What running a record chain elsewhere (a worker thread) did to one batch. */
@@ -154,18 +155,19 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
   }
 
   /**
-   * Entry for batches a source already ran through the record chain `ids` that starts right after
-   * it (in worker threads): counts the steps, dead-letters what they rejected, and goes on to
-   * whatever consumes the chain's last step.
+   * Entry for batches source `from` already ran through the record chain `ids` that starts right
+   * after it (in worker threads; `ids` is empty when the workers only pre-aggregated): counts the
+   * steps, dead-letters what they (or the aggregate they folded records into) rejected, and goes
+   * on to whatever consumes the chain's last step.
    */
-  const afterChain = (ids: readonly string[]): ((batch: Batch, report?: ChainReport) => Promise<void> | undefined) => {
+  const afterChain = (from: string, ids: readonly string[]): ((batch: Batch, report?: ChainReport) => Promise<void> | undefined) => {
     const stepStats = ids.map((id) => cc.stats.get(id))
-    const next = fanOut(graph.nodes.get(ids[ids.length - 1]!)!.consumers[0]!)
+    const next = fanOut(graph.nodes.get(ids[ids.length - 1] ?? from)!.consumers[0]!)
     return (batch, report) => {
       if (!report) return finish(next, batch, undefined)
-      stepStats[0]!.received += report.received
+      if (stepStats.length > 0) stepStats[0]!.received += report.received
       addPassed(stepStats, report.passed)
-      const waits = report.failures.length > 0 ? dlqBatch(ids[0]!, batch, report.failures) : undefined
+      const waits = report.failures.length > 0 ? dlqBatch(from, batch, report.failures) : undefined
       return finish(next, batch, waits)
     }
   }
@@ -275,7 +277,7 @@ export function compileTransforms(graph: Graph, built: Map<string, Transform>, c
     type Dead = { i: number; record: Rec; error: unknown; step: string }
     return (batch) => {
       const records = batch.records
-      s.received += records.length
+      s.received += recordsIn(records)
       let dead: Dead[] | undefined
       const partition = partitionOf(batch.origin)
       const rows = t.process(records, {

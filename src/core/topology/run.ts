@@ -23,7 +23,7 @@ import { CheckpointStore } from '../checkpoint.js'
 import { SluiceError, errorMessage, isConfigError, isSluiceError } from '../errors.js'
 import { heapMatches, memoryFlags } from '../memory.js'
 import { fieldsReadFrom } from './fields.js'
-import { isPortable, portableChain } from '../threads/plan.js'
+import { isPortable, portableChain, preaggregationTarget } from '../threads/plan.js'
 import { compileTransforms, type ChainReport, type Emit } from './fuse.js'
 import { buildGraph, type Graph } from './graph.js'
 
@@ -268,8 +268,10 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
       const entry = entries.consumersOf(c.id)
       const dlq = dlqSendFor(c.deadLetter)
       const chainIds = portableChain(graph, (id) => isPortable(registry.get('transform', graph.nodes.get(id)!.config.type)), c.id)
-      const afterChain = chainIds.length > 0 ? entries.afterChain(chainIds) : undefined
-      const jsonLinesOut = takesJsonLines(graph, registry, chainIds[chainIds.length - 1] ?? c.id)
+      const chainEnd = chainIds[chainIds.length - 1] ?? c.id
+      const preaggregate = preaggregationTarget(graph, (id) => registry.get('transform', graph.nodes.get(id)!.config.type), built, chainEnd)
+      const afterChain = chainIds.length > 0 || preaggregate ? entries.afterChain(c.id, chainIds) : undefined
+      const jsonLinesOut = takesJsonLines(graph, registry, chainEnd)
       /** Count, track and hand on a source batch: into the graph, or past the steps it already ran. */
       const send = (init: SourceBatchInit<Rec>, processed: boolean, report?: ChainReport): Promise<void> | undefined => {
         // During a checkpoint barrier the source waits here (it awaits emit anyway).
@@ -301,6 +303,7 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
         emit: (init) => send(init, false),
         portable: chainIds.map((id) => ({ id, type: graph.nodes.get(id)!.config.type, options: graph.nodes.get(id)!.config.options })),
         jsonLinesOut,
+        preaggregate,
         emitProcessed: (init, report) => send(init, true, report),
         deadLetter: (items, onAck) => {
           if (items.length === 0) return undefined

@@ -19,7 +19,8 @@ const options = z.strictObject({
     .meta({
       description:
         'Threads that decode a file and run the `filter`/`map` steps right after the source: `auto` uses every core for files of 32 MiB or more, and goes back to the main thread when, over the first 8 chunks, more than 40% of the records would cross back from the workers as objects (that costs about what decoding them does); `1` reads on the main thread. ' +
-        'Records, dead letters and checkpoints are the same as with one thread, in the same order. Gzip files and `follow` mode are read on the main thread.',
+        'When those steps (or the source itself) feed one `aggregate` with a `global` window, no `time_field` and only count, sum, avg, min, max and approx_count_distinct, the workers also pre-aggregate each chunk and send its groups instead of its records. ' +
+        'Records, dead letters, aggregate rows and checkpoints are the same as with one thread, in the same order. Gzip files and `follow` mode are read on the main thread.',
     }),
   batch_size: z.number().int().positive().default(2048).meta({ description: 'Most records per batch handed downstream.' }),
 })

@@ -13,6 +13,7 @@ import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
 import { LF } from '../../codecs/framing/newline.js'
 import { threadsWithin } from '../../core/memory.js'
 import { ChunkWorkers } from '../../core/threads/pool.js'
+import { PartialRecord } from '../../core/threads/partial.js'
 import type { ChunkResult } from '../../core/threads/protocol.js'
 import type { ChainReport } from '../../core/topology/fuse.js'
 import { WorkBuffer, emitDecoded, newDecodeOutput, resetDecodeOutput, type DecodedChunk } from '../../component/byte-source.js'
@@ -288,6 +289,7 @@ export class FileSource implements Source {
       decoder: { ...this.decoderOptions, fields: ctx.fields },
       steps: ctx.emitProcessed ? (ctx.portable ?? []) : [],
       jsonLines: ctx.jsonLinesOut === true,
+      aggregate: ctx.emitProcessed ? ctx.preaggregate?.step : undefined,
     })
     // A start failure surfaces where the workers are awaited; never as an unhandled rejection.
     this.workers.catch(() => undefined)
@@ -311,8 +313,15 @@ export class FileSource implements Source {
   private async readParallel(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, starting: Promise<ChunkWorkers>): Promise<number> {
     const size = this.o.read_buffer
     const steps = ctx.emitProcessed ? (ctx.portable ?? []).length : 0
+    // Pre-aggregation is admitted chunk by chunk; a chunk whose result is not emitted gives its
+    // admission back (the aggregate counts admitted partials against its state bounds).
+    const admit = ctx.emitProcessed ? ctx.preaggregate?.target : undefined
+    const taken = (chunk: { preaggregate: boolean }) => {
+      if (chunk.preaggregate) admit!.releasePartial()
+    }
+    let partials = 0
     const free: SharedArrayBuffer[] = []
-    const inFlight: { result: Promise<ChunkResult>; buffer: SharedArrayBuffer; offset: number; length: number; final: boolean }[] = []
+    const inFlight: { result: Promise<ChunkResult>; buffer: SharedArrayBuffer; offset: number; length: number; final: boolean; preaggregate: boolean }[] = []
     const fh = await open(file, 'r')
     let seq = 0
     try {
@@ -341,7 +350,8 @@ export class FileSource implements Source {
             break
           }
           eof = final
-          inFlight.push({ result: workers.submit({ seq: seq++, buffer, length, offset: pos, state, final }), buffer, offset: pos, length, final })
+          const preaggregate = admit?.reservePartial() ?? false
+          inFlight.push({ result: workers.submit({ seq: seq++, buffer, length, offset: pos, state, final, preaggregate }), buffer, offset: pos, length, final, preaggregate })
           pos += length
         }
         const head = inFlight.shift()
@@ -366,11 +376,13 @@ export class FileSource implements Source {
         }
         const r = await head.result
         free.push(head.buffer)
+        taken(head)
         if ((r.consumed !== head.length && !head.final) || r.discarding) {
           // Not cut at a record boundary: drop this and later results, decode here from its start.
           for (const later of inFlight.splice(0)) {
             await later.result
             free.push(later.buffer)
+            taken(later)
           }
           uncut = false
           decoder.seek({ offset: head.offset, line, state })
@@ -380,15 +392,20 @@ export class FileSource implements Source {
         }
         ctx.progress({ bytesRead: r.consumed })
         judge.observe(r)
+        if (r.partial) partials++
         const base = line - 1
         line += r.lineCount
-        await this.emitAt(ctx, file, st, { offset: head.offset + r.consumed, line, state }, tracker, fromWorker(r, base), r.consumed, head.final, steps > 0 ? reportOf(r, base, ctx.id, file) : undefined)
+        await this.emitAt(ctx, file, st, { offset: head.offset + r.consumed, line, state }, tracker, fromWorker(r, base), r.consumed, head.final, steps > 0 || r.partial ? reportOf(r, base, ctx.id, file) : undefined)
       }
       decoder.seek({ offset: pos, line, state: decoder.position().state })
+      if (partials > 0) this.build.log.debug({ file, aggregate: ctx.preaggregate!.step.id, chunks: seq, partials }, 'Chunks pre-aggregated in worker threads.')
       return pos
     } finally {
       // Chunks still out (shutdown) must come back before the file closes; their results are dropped.
-      for (const later of inFlight) await later.result.catch(() => undefined)
+      for (const later of inFlight) {
+        await later.result.catch(() => undefined)
+        taken(later)
+      }
       await fh.close()
     }
   }
@@ -542,6 +559,8 @@ function fromWorker(r: ChunkResult, base: number): DecodedChunk {
     const raw = e.raw as Uint8Array | string | undefined
     if (raw instanceof Uint8Array && !Buffer.isBuffer(raw)) e.raw = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
   }
+  // A partial stands for the chunk's records: one record, at the chunk's first line.
+  if (r.partial) return { records: [new PartialRecord(r.partial) as unknown as Rec], lines: Uint32Array.of(base + 1), errors: r.errors }
   return { records: r.encoded ? encodedLines(r.encoded.texts, r.encoded.counts, r.encoded.ends) : r.records, lines, errors: r.errors }
 }
 

@@ -13,6 +13,7 @@ import type { FieldUse, StatefulInput, StatefulTransform } from '../../component
 import { compileExpression, fieldsOf, type CompiledExpression } from '../../component/expression.js'
 import type { Rec } from '../../core/batch.js'
 import { RecordError } from '../../core/errors.js'
+import { PartialRecord, type AggregatePartial } from '../../core/threads/partial.js'
 import { parseAggregation, type AggCall } from './functions.js'
 import { HyperLogLog } from './hll.js'
 import type { AggregateOptions } from './options.js'
@@ -138,6 +139,36 @@ interface Snapshot {
   sessions?: GroupSnap[]
 }
 
+/**
+ * Pre-aggregation: a file source's worker threads (core/threads/worker.ts) fold each chunk's records
+ * into an Aggregate of their own and send its entries (`takePartial`); this thread's Aggregate
+ * merges them in chunk order, so the records never cross threads. Merging must give what adding
+ * the records one by one gives: the global window (no watermark, nothing late while the input
+ * runs), no time_field, and accumulators with an exact merge and bounded state (count, sum, avg
+ * with compensated sums, min, max, approx_count_distinct's registers). first/last need the global
+ * record order, count_distinct and collect grow with the records, and percentile digests merge
+ * only approximately: those pipelines aggregate on this thread.
+ */
+const MERGEABLE: ReadonlySet<AggCall['fn']> = new Set<AggCall['fn']>(['count', 'sum', 'avg', 'min', 'max', 'approx_count_distinct'])
+
+/** Whether workers may pre-aggregate for an aggregate with these options (see MERGEABLE). */
+export function preaggregable(opts: AggregateOptions): boolean {
+  if (opts.window.type !== 'global' || opts.time_field !== undefined) return false
+  return Object.values(opts.aggregations).every((text) => {
+    const call = parseAggregation(text)
+    return typeof call !== 'string' && MERGEABLE.has(call.fn)
+  })
+}
+
+/**
+ * A worker's partial holds at most this many entries, by the state estimate at most this many
+ * bytes; a chunk with more groups goes as records (pre-aggregating it would save little). The
+ * main Aggregate admits a partial only when every partial out fits under its bounds at these
+ * sizes (`reservePartial`), so merging one never meets on_limit, which needs the records.
+ */
+export const PARTIAL_MAX_KEYS = 4096
+export const PARTIAL_MAX_BYTES = 4 * 1024 * 1024
+
 const enc = (x: number): number | string => (Number.isFinite(x) ? x : String(x))
 const dec = (x: number | string): number => (typeof x === 'string' ? Number(x) : x)
 
@@ -165,6 +196,12 @@ export class Aggregate implements StatefulTransform {
   readonly #kind: Uint8Array
   readonly #input: Int32Array
   readonly #nslot: Int32Array
+  /**
+   * sum/avg: the slot of the running compensation (Neumaier), after every other slot so that
+   * snapshots saved without it restore with 0. Compensated sums hardly depend on the order of
+   * addition, so chunks pre-aggregated in worker threads and merged give the sum one thread gives.
+   */
+  readonly #cslot: Int32Array
   readonly #oslot: Int32Array
   readonly #param: Float64Array
   /** percentile: the aggregation owns its digest (several percentiles of one input share it). */
@@ -208,6 +245,8 @@ export class Aggregate implements StatefulTransform {
   #pending: Set<Group> | undefined
   #reject: StatefulInput['reject'] = () => {}
   #index = 0
+  /** Partials admitted by `reservePartial` and not yet merged or released. */
+  #partialsOut = 0
 
   constructor(opts: AggregateOptions, id: string) {
     this.#id = id
@@ -234,6 +273,7 @@ export class Aggregate implements StatefulTransform {
     this.#kind = new Uint8Array(m)
     this.#input = new Int32Array(m).fill(-1)
     this.#nslot = new Int32Array(m).fill(-1)
+    this.#cslot = new Int32Array(m).fill(-1)
     this.#oslot = new Int32Array(m).fill(-1)
     this.#param = new Float64Array(m)
     this.#owner = new Uint8Array(m)
@@ -308,6 +348,7 @@ export class Aggregate implements StatefulTransform {
           this.#oslot[i] = nO++
       }
     }
+    for (let i = 0; i < m; i++) if (this.#kind[i] === K_SUM || this.#kind[i] === K_AVG) this.#cslot[i] = nN++
     this.#nN = nN
     this.#nO = nO
     this.#vals = new Array<unknown>(this.#inputs.length).fill(undefined)
@@ -322,6 +363,24 @@ export class Aggregate implements StatefulTransform {
     const now = input.now
     if (now > this.#now) this.#now = now
     this.#reject = input.reject
+    const first = records.length === 1 ? records[0] : undefined
+    const batchMax = first instanceof PartialRecord ? this.#absorbPartial(first.partial) : this.#absorbRecords(records, now)
+    if (records.length > 0) {
+      let p = this.#partitions.get(input.partition)
+      if (p === undefined) {
+        p = { max: -Infinity, seen: now, ended: false }
+        this.#partitions.set(input.partition, p)
+      }
+      p.seen = now
+      p.ended = false
+      if (batchMax > p.max) p.max = batchMax
+    }
+    this.#advance()
+    return this.#drain()
+  }
+
+  /** Add records one by one; returns the latest event time among them (-Infinity for none). */
+  #absorbRecords(records: Rec[], now: number): number {
     const tf = this.#timeField
     const fmt = this.#timeFormat
     const nIn = this.#inputs.length
@@ -366,18 +425,76 @@ export class Aggregate implements StatefulTransform {
       }
     }
     vals.fill(undefined) // do not keep the last record's values alive
-    if (records.length > 0) {
-      let p = this.#partitions.get(input.partition)
-      if (p === undefined) {
-        p = { max: -Infinity, seen: now, ended: false }
-        this.#partitions.set(input.partition, p)
-      }
-      p.seen = now
-      p.ended = false
-      if (batchMax > p.max) p.max = batchMax
+    return batchMax
+  }
+
+  // ─── Pre-aggregation (see MERGEABLE) ───────────────────────────────────────────────────
+
+  /**
+   * Whether one more worker partial may be sent to this aggregate: true (and counted until
+   * `releasePartial`) when the state, with every partial out at its largest, stays within
+   * max_keys and max_state_bytes, nothing was emitted early and the input has not ended.
+   */
+  reservePartial(): boolean {
+    const out = this.#partialsOut + 1
+    const w = this.#windows.get(0)
+    if (this.#flushed || (w !== undefined && (w.emitted || w.evicted !== undefined))) return false
+    if (this.#keys + out * PARTIAL_MAX_KEYS > this.#maxKeys || this.#bytes + out * PARTIAL_MAX_BYTES > this.#maxBytes) return false
+    this.#partialsOut = out
+    return true
+  }
+
+  /** A reserved partial was merged, came back as records, or was dropped. */
+  releasePartial(): void {
+    if (this.#partialsOut > 0) this.#partialsOut--
+  }
+
+  /**
+   * Worker side: the entries taken since the last call, then an empty state. Undefined when they
+   * outgrew PARTIAL_MAX_KEYS or PARTIAL_MAX_BYTES (the caller sends the records instead).
+   */
+  takePartial(received: number): AggregatePartial | undefined {
+    const w = this.#windows.get(0)
+    const fits = this.#keys <= PARTIAL_MAX_KEYS && this.#bytes <= PARTIAL_MAX_BYTES
+    const partial = fits ? { received, groups: w ? [...w.groups.values()].map((g) => this.#snapGroup(g)) : [] } : undefined
+    this.#windows = new Map()
+    this.#curWin = undefined
+    this.#partitions = new Map()
+    this.#keys = 0
+    this.#bytes = 0
+    this.#seq = 0
+    this.#ord = 0
+    return partial
+  }
+
+  /** Worker side: whether the entries taken so far still fit in one partial. */
+  get partialFits(): boolean {
+    return this.#keys <= PARTIAL_MAX_KEYS && this.#bytes <= PARTIAL_MAX_BYTES
+  }
+
+  /** Merge a worker's partial: as if its records had arrived here, in order. No event times. */
+  #absorbPartial(p: AggregatePartial): number {
+    let w = this.#curWin
+    if (w === undefined) {
+      w = this.#windows.get(0)
+      if (w === undefined) this.#windows.set(0, (w = new Win(0, 0)))
+      this.#curWin = w
     }
-    this.#advance()
-    return this.#drain()
+    this.#seq += p.received
+    for (const gs of p.groups as BaseSnap[]) {
+      const src = this.#restoreGroup(gs, 0, 0)
+      const dst = w.groups.get(src.key)
+      if (dst === undefined) {
+        src.ord = this.#ord++
+        w.groups.set(src.key, src)
+      } else {
+        this.#keys--
+        this.#bytes -= this.#merge(dst, src)
+      }
+    }
+    // reservePartial kept room for this partial; the estimate is checked all the same.
+    if ((this.#keys > this.#maxKeys || this.#bytes > this.#maxBytes) && this.#onLimit === 'emit_early') this.#evict()
+    return -Infinity
   }
 
   partitionEnded(partition: string): Rec[] {
@@ -802,7 +919,7 @@ export class Aggregate implements StatefulTransform {
         case K_SUM:
         case K_AVG: {
           const a = this.#nslot[i]!
-          n[a] += v as number
+          addCompensated(n, a, this.#cslot[i]!, v as number)
           n[a + 1]!++
           break
         }
@@ -889,12 +1006,16 @@ export class Aggregate implements StatefulTransform {
     this.#bytes += bytes
   }
 
-  /** Fold session `src` into `dst` (a record bridged them). Returns the bytes freed (src's entry). */
+  /**
+   * Fold `src` into `dst` (a record bridged two sessions, or a worker's partial met its entry).
+   * Returns the bytes freed: src's entry, and what its sets and sketches held that dst already had.
+   */
   #merge(dst: Group, src: Group): number {
     const kinds = this.#kind
     const dn = dst.n
     const sn = src.n
     const done = new Set<number>()
+    let freed = 0
     for (let i = 0; i < kinds.length; i++) {
       const a = this.#nslot[i]!
       const b = this.#oslot[i]!
@@ -904,10 +1025,13 @@ export class Aggregate implements StatefulTransform {
           dn[a] += sn[a]!
           break
         case K_SUM:
-        case K_AVG:
-          dn[a] += sn[a]!
+        case K_AVG: {
+          const c = this.#cslot[i]!
+          addCompensated(dn, a, c, sn[a]!)
+          dn[c] += sn[c]!
           dn[a + 1] += sn[a + 1]!
           break
+        }
         case K_MIN:
           if (src.o[b] !== undefined && (dst.o[b] === undefined || before(src.o[b], dst.o[b]))) dst.o[b] = src.o[b]
           break
@@ -933,7 +1057,12 @@ export class Aggregate implements StatefulTransform {
           if (s === undefined) break
           const d = dst.o[b] as Set<unknown> | undefined
           if (d === undefined) dst.o[b] = s
-          else for (const x of s) d.add(x)
+          else {
+            for (const x of s) {
+              if (d.has(x)) freed += SET_ENTRY_BYTES + (typeof x === 'string' ? 2 * x.length : 0)
+              else d.add(x)
+            }
+          }
           break
         }
         case K_APPROX: {
@@ -941,7 +1070,10 @@ export class Aggregate implements StatefulTransform {
           if (s === undefined) break
           const d = dst.o[b] as HyperLogLog | undefined
           if (d === undefined) dst.o[b] = s
-          else d.merge(s)
+          else {
+            d.merge(s)
+            freed += HLL_BYTES
+          }
           break
         }
         case K_PCT: {
@@ -951,21 +1083,30 @@ export class Aggregate implements StatefulTransform {
           if (s === undefined) break
           const d = dst.o[b] as TDigest | undefined
           if (d === undefined) dst.o[b] = s
-          else d.merge(s)
+          else {
+            const points = Math.min(d.count, DIGEST_MAX_POINTS) + Math.min(s.count, DIGEST_MAX_POINTS)
+            d.merge(s)
+            freed += DIGEST_POINT_BYTES * (points - Math.min(d.count, DIGEST_MAX_POINTS))
+          }
           break
         }
         case K_COLLECT: {
           const s = src.o[b] as Collected | undefined
           if (s === undefined) break
           const d = dst.o[b] as Collected | undefined
-          dst.o[b] = d === undefined ? s : mergeCollected(d, s, this.#param[i]!)
+          if (d === undefined) dst.o[b] = s
+          else {
+            const merged = mergeCollected(d, s, this.#param[i]!)
+            freed += collectedBytes(d) + collectedBytes(s) - collectedBytes(merged)
+            dst.o[b] = merged
+          }
           break
         }
       }
     }
     const base = this.#groupBytes + 2 * src.key.length
-    dst.bytes += src.bytes - base
-    return base
+    dst.bytes += src.bytes - base - freed
+    return base + freed
   }
 
   /** Read input values when some are CEL expressions; false when the record was rejected. */
@@ -1176,10 +1317,10 @@ export class Aggregate implements StatefulTransform {
           v = n[a]
           break
         case K_SUM:
-          v = n[a + 1]! > 0 ? n[a] : null
+          v = n[a + 1]! > 0 ? compensatedSum(n, a, this.#cslot[i]!) : null
           break
         case K_AVG:
-          v = n[a + 1]! > 0 ? n[a]! / n[a + 1]! : null
+          v = n[a + 1]! > 0 ? compensatedSum(n, a, this.#cslot[i]!) / n[a + 1]! : null
           break
         case K_MIN:
         case K_MAX:
@@ -1299,7 +1440,7 @@ export class Aggregate implements StatefulTransform {
         case K_COLLECT: {
           const c = x as Collected
           g.o[b] = { v: c.v.slice(), s: c.s.slice() }
-          for (const v of c.v) extra += LIST_ITEM_BYTES + (typeof v === 'string' ? 2 * v.length : 0)
+          extra += collectedBytes(c)
           break
         }
         default:
@@ -1314,6 +1455,20 @@ export class Aggregate implements StatefulTransform {
 }
 
 const EMPTY: unknown[] = []
+
+/** n[sum] += x, the rounding error of the addition kept in n[comp] (Neumaier's variant of Kahan). */
+function addCompensated(n: number[], sum: number, comp: number, x: number): void {
+  const s = n[sum]!
+  const t = s + x
+  n[comp] += Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s
+  n[sum] = t
+}
+
+/** The compensated sum; an overflowed one stays ±Infinity (its compensation is NaN). */
+function compensatedSum(n: number[], sum: number, comp: number): number {
+  const s = n[sum]!
+  return Number.isFinite(s) ? s + n[comp]! : s
+}
 
 /** One group-key part, type-tagged so that 1, "1", true, null and objects never collide. */
 function encodePart(v: unknown): string {
@@ -1339,6 +1494,12 @@ function before(a: unknown, b: unknown): boolean {
   const tb = typeof b
   if (ta === tb) return (a as number) < (b as number)
   return ta === 'number'
+}
+
+function collectedBytes(c: Collected): number {
+  let bytes = 0
+  for (const v of c.v) bytes += LIST_ITEM_BYTES + (typeof v === 'string' ? 2 * v.length : 0)
+  return bytes
 }
 
 function mergeCollected(a: Collected, b: Collected, limit: number): Collected {

@@ -39,7 +39,7 @@ interface FnSpec {
 /** Every function, for parsing, "did you mean" and the docs. */
 export const AGG_FUNCTIONS: Record<string, FnSpec> = {
   count: { signature: 'count()', description: 'Number of records (`count(x)`: records where `x` is not null).', arity: [0, 1] },
-  sum: { signature: 'sum(x)', description: 'Sum of the numbers.', arity: [1] },
+  sum: { signature: 'sum(x)', description: 'Sum of the numbers, with compensated (Neumaier) addition: the result does not depend on the order of the records or on threads.', arity: [1] },
   min: { signature: 'min(x)', description: 'Smallest value (numbers, or strings compared as text; numbers sort before strings).', arity: [1] },
   max: { signature: 'max(x)', description: 'Largest value (numbers, or strings compared as text).', arity: [1] },
   avg: { signature: 'avg(x)', description: 'Mean of the numbers.', arity: [1] },

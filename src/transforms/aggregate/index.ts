@@ -55,6 +55,13 @@ values, \`sum\`, \`avg\`, \`min\`, \`max\`, \`first\`, \`last\` and percentiles 
 |---|---|
 ${functionTable}
 
+**Threads.** When a file source with worker threads (\`threads\`) feeds this transform, directly or through \`filter\`/\`map\`
+steps, and the window is \`global\` with no \`time_field\` and only \`count\`, \`sum\`, \`avg\`, \`min\`, \`max\` and
+\`approx_count_distinct\`, the workers pre-aggregate: each folds its chunk into groups and sends those instead of the records,
+and this transform merges them in file order. Rows, their order, dead letters and counts are the same as on one thread. A chunk
+with more than 4,096 groups goes as records, and so does every chunk once the state could reach \`max_keys\` or
+\`max_state_bytes\` (\`on_limit\` then applies record by record, as on one thread).
+
 The state is saved with the source positions at each checkpoint, so after a crash the final aggregates equal those of an
 uninterrupted run; rows emitted after the last checkpoint are emitted again, which an upsert sink absorbs. See the
 [windows guide](../../guides/windows.md).`

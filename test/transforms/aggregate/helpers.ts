@@ -186,9 +186,9 @@ function refAgg(call: string, items: { r: Rec; t: number; seq: number }[]): unkn
     case 'count':
       return arg ? vals.length : items.length
     case 'sum':
-      return nums.length ? nums.reduce((a, b) => a + b, 0) : null
+      return nums.length ? exactSum(nums) : null
     case 'avg':
-      return nums.length ? nums.reduce((a, b) => a + b, 0) / nums.length : null
+      return nums.length ? exactSum(nums) / nums.length : null
     case 'min':
       return vals.length ? vals.map((x) => x.v).reduce((a, b) => ((a as number) <= (b as number) ? a : b)) : null
     case 'max':
@@ -211,6 +211,44 @@ function refAgg(call: string, items: { r: Rec; t: number; seq: number }[]): unkn
     }
   }
   throw new Error(`no reference for ${call}`)
+}
+
+/**
+ * The sum of `nums` rounded once (Shewchuk's exact partials, as Python's math.fsum): the aggregate
+ * sums with compensation, which gives this for any order of addition on inputs like these.
+ */
+export function exactSum(nums: readonly number[]): number {
+  const partials: number[] = []
+  for (let x of nums) {
+    let i = 0
+    for (let y of partials) {
+      if (Math.abs(x) < Math.abs(y)) [x, y] = [y, x]
+      const hi = x + y
+      const lo = y - (hi - x)
+      if (lo !== 0) partials[i++] = lo
+      x = hi
+    }
+    partials.length = i
+    partials.push(x)
+  }
+  // Round the partials (largest last) to one double, correcting the half-way case.
+  let n = partials.length
+  if (n === 0) return 0
+  let hi = partials[--n]!
+  let lo = 0
+  while (n > 0) {
+    const x = hi
+    const y = partials[--n]!
+    hi = x + y
+    lo = y - (hi - x)
+    if (lo !== 0) break
+  }
+  if (n > 0 && ((lo < 0 && partials[n - 1]! < 0) || (lo > 0 && partials[n - 1]! > 0))) {
+    const y = lo * 2
+    const x = hi + y
+    if (y === x - hi) hi = x
+  }
+  return hi
 }
 
 /** Compare emitted rows with the reference (approximate aggregates within their bounds). */
