@@ -41,6 +41,12 @@ export interface CompiledExpression {
    * `field()`/`has_field()` name; a superset is fine), or undefined when that cannot be known.
    */
   fields(): readonly string[] | undefined
+  /**
+   * A condition made only of string tests on fields (`event == "purchase"`,
+   * `level != "debug" && service in ["api", "db"]`), which a source may judge on a field's raw
+   * text before building the record; undefined for any other expression.
+   */
+  stringCondition(): StringCondition | undefined
 }
 
 /** One helper function the expression language adds to standard CEL (listed in the guide). */
@@ -200,32 +206,114 @@ export function compileExpression(source: string, where: ExpressionSite): Compil
     })
   }
   const ast = (compiled as { ast?: unknown }).ast
-  return new CelExpression(source, compiled, label(where), referencedFields(ast), where.condition === true ? fastCondition(ast) : undefined)
+  const shape = where.condition === true ? conditionShape(ast) : undefined
+  return new CelExpression(source, compiled, label(where), referencedFields(ast), shape)
 }
 
 /** A condition's answer without the interpreter, or undefined when it cannot tell (then CEL decides). */
 type FastCondition = (record: Rec) => boolean | undefined
 
+/** Tests joined by && and ||. */
+export type ConditionTree<Test> = Test | { readonly op: '&&' | '||'; readonly left: ConditionTree<Test>; readonly right: ConditionTree<Test> }
+
+/** `field == "a"` (values ["a"]), `field != "a"` (negated), `field in ["a", "b"]`. */
+export interface StringTest {
+  readonly kind: 'string'
+  readonly field: string
+  readonly values: readonly string[]
+  readonly negated: boolean
+}
+
+/** `field <op> number`; an int literal only for ordering (see conditionShape). */
+interface NumberTest {
+  readonly kind: 'number'
+  readonly field: string
+  readonly cmp: string
+  readonly n: number
+}
+
 /**
- * A plain-JavaScript evaluator for the conditions data pipelines write most, `field == "text"`,
- * `field > 50`, `field in ["a", "b"]`, joined by && and ||. It answers only when the field holds
- * the obvious type (a string for a string literal, a number for a number literal), where CEL's
- * answer is that of the JavaScript comparison; anything else (missing field, another type, an
- * undecided side) returns undefined and the whole condition goes through CEL, errors included.
- * `false && x` is false and `true || x` is true in CEL whatever x does, so those short-circuit.
- * Measured on W1/W2: CEL's evaluateBinary + overload lookup were ~5% of each profile.
+ * A condition made only of string tests (see CompiledExpression.stringCondition). A test answers
+ * only when its field holds a string; otherwise it is undecided, and `&&`/`||` combine answers
+ * as CEL does: false && undecided is false, true || undecided is true, else undecided.
  */
-function fastCondition(ast: unknown): FastCondition | undefined {
+export type StringCondition = ConditionTree<StringTest>
+
+type ConditionShape = ConditionTree<StringTest | NumberTest>
+
+/**
+ * The conditions data pipelines write most, `field == "text"`, `field > 50`,
+ * `field in ["a", "b"]`, joined by && and ||, read from the cel-js AST; undefined for anything
+ * else. The one description of what fastCondition and stringCondition() answer.
+ */
+function conditionShape(ast: unknown): ConditionShape | undefined {
   if (typeof ast !== 'object' || ast === null) return undefined
   const node = ast as { op?: unknown; args?: unknown }
   const args = node.args
   if (!Array.isArray(args) || args.length !== 2) return undefined
   const op = node.op
   if (op === '&&' || op === '||') {
-    const l = fastCondition(args[0])
-    const r = fastCondition(args[1])
-    if (l === undefined || r === undefined) return undefined
-    return op === '&&'
+    const left = conditionShape(args[0])
+    const right = conditionShape(args[1])
+    return left === undefined || right === undefined ? undefined : { op, left, right }
+  }
+  const idName = (n: unknown) => {
+    const x = n as { op?: unknown; args?: unknown }
+    return typeof x === 'object' && x !== null && x.op === 'id' && typeof x.args === 'string' ? x.args : undefined
+  }
+  const literal = (n: unknown): { ok: boolean; v?: unknown } => {
+    const x = n as { op?: unknown; args?: unknown }
+    return typeof x === 'object' && x !== null && x.op === 'value' ? { ok: true, v: x.args } : { ok: false }
+  }
+  if (op === 'in') {
+    const field = idName(args[0])
+    const list = args[1] as { op?: unknown; args?: unknown }
+    if (field === undefined || list?.op !== 'list' || !Array.isArray(list.args)) return undefined
+    const items = list.args.map(literal)
+    if (!items.every((i) => i.ok && typeof i.v === 'string')) return undefined
+    return { kind: 'string', field, values: [...new Set(items.map((i) => i.v as string))], negated: false }
+  }
+  let f = idName(args[0])
+  let lit = literal(args[1])
+  let flipped = false
+  if (f === undefined || !lit.ok) {
+    f = idName(args[1])
+    lit = literal(args[0])
+    flipped = true
+  }
+  if (f === undefined || !lit.ok) return undefined
+  if (typeof op !== 'string' || !Object.hasOwn(FLIP, op)) return undefined
+  const cmp = flipped ? FLIP[op]! : op
+  if (typeof lit.v === 'string') {
+    return cmp === '==' || cmp === '!=' ? { kind: 'string', field: f, values: [lit.v], negated: cmp === '!=' } : undefined
+  }
+  // Numbers: int literals (bigint) only for ordering, where CEL compares double and int by value.
+  if (typeof lit.v === 'number') return { kind: 'number', field: f, cmp, n: lit.v }
+  if (typeof lit.v === 'bigint' && cmp !== '==' && cmp !== '!=' && lit.v <= MAX_SAFE && lit.v >= MIN_SAFE) return { kind: 'number', field: f, cmp, n: Number(lit.v) }
+  return undefined
+}
+
+/** The shape when every test in it is a string test. */
+function stringsOnly(shape: ConditionShape): StringCondition | undefined {
+  if (!('op' in shape)) return shape.kind === 'string' ? shape : undefined
+  const left = stringsOnly(shape.left)
+  const right = stringsOnly(shape.right)
+  return left === undefined || right === undefined ? undefined : { op: shape.op, left, right }
+}
+
+/**
+ * A plain-JavaScript evaluator of a condition's shape. A test answers only when the field holds
+ * the obvious type (a string for a string literal, a number for a number literal), where CEL's
+ * answer is that of the JavaScript comparison; anything else (missing field, another type, an
+ * undecided side) returns undefined and the whole condition goes through CEL, errors included.
+ * `false && x` is false and `true || x` is true in CEL whatever x does, so those short-circuit.
+ * Measured on W1/W2: CEL's evaluateBinary + overload lookup were ~5% of each profile.
+ */
+function fastCondition(shape: ConditionShape): FastCondition {
+  if ('op' in shape) {
+    const l = fastCondition(shape.left)
+    const r = fastCondition(shape.right)
+    return shape.op === '&&'
       ? (rec) => {
           const a = l(rec)
           if (a === false) return false
@@ -241,54 +329,25 @@ function fastCondition(ast: unknown): FastCondition | undefined {
           return a === undefined || b === undefined ? undefined : false
         }
   }
-  const idName = (n: unknown) => {
-    const x = n as { op?: unknown; args?: unknown }
-    return typeof x === 'object' && x !== null && x.op === 'id' && typeof x.args === 'string' ? x.args : undefined
-  }
-  const literal = (n: unknown): { ok: boolean; v?: unknown } => {
-    const x = n as { op?: unknown; args?: unknown }
-    return typeof x === 'object' && x !== null && x.op === 'value' ? { ok: true, v: x.args } : { ok: false }
-  }
-  if (op === 'in') {
-    const f = idName(args[0])
-    const list = args[1] as { op?: unknown; args?: unknown }
-    if (f === undefined || list?.op !== 'list' || !Array.isArray(list.args)) return undefined
-    const items = list.args.map(literal)
-    if (!items.every((i) => i.ok && typeof i.v === 'string')) return undefined
-    const set = new Set(items.map((i) => i.v as string))
+  const name = shape.field
+  if (shape.kind === 'string') {
+    const { values, negated } = shape
+    if (values.length === 1) {
+      const s = values[0]!
+      return negated ? (rec) => (typeof rec[name] === 'string' ? rec[name] !== s : undefined) : (rec) => (typeof rec[name] === 'string' ? rec[name] === s : undefined)
+    }
+    const set = new Set(values)
     return (rec) => {
-      const v = rec[f]
-      return typeof v === 'string' ? set.has(v) : undefined
+      const v = rec[name]
+      return typeof v === 'string' ? set.has(v) !== negated : undefined
     }
   }
-  let f = idName(args[0])
-  let lit = literal(args[1])
-  let flipped = false
-  if (f === undefined || !lit.ok) {
-    f = idName(args[1])
-    lit = literal(args[0])
-    flipped = true
-  }
-  if (f === undefined || !lit.ok) return undefined
-  const name = f
-  const cmp = flipped ? FLIP[op as string] : (op as string)
-  if (cmp === undefined) return undefined
-  if (typeof lit.v === 'string') {
-    const s = lit.v
-    if (cmp === '==') return (rec) => (typeof rec[name] === 'string' ? rec[name] === s : undefined)
-    if (cmp === '!=') return (rec) => (typeof rec[name] === 'string' ? rec[name] !== s : undefined)
-    return undefined
-  }
-  // Numbers: int literals (bigint) only for ordering, where CEL compares double and int by value.
-  let n: number
-  if (typeof lit.v === 'number') n = lit.v
-  else if (typeof lit.v === 'bigint' && cmp !== '==' && cmp !== '!=' && lit.v <= MAX_SAFE && lit.v >= MIN_SAFE) n = Number(lit.v)
-  else return undefined
+  const n = shape.n
   const num = (test: (v: number) => boolean): FastCondition => (rec) => {
     const v = rec[name]
     return typeof v === 'number' ? test(v) : undefined
   }
-  switch (cmp) {
+  switch (shape.cmp) {
     case '==':
       return num((v) => v === n)
     case '!=':
@@ -299,10 +358,9 @@ function fastCondition(ast: unknown): FastCondition | undefined {
       return num((v) => v <= n)
     case '>':
       return num((v) => v > n)
-    case '>=':
+    default:
       return num((v) => v >= n)
   }
-  return undefined
 }
 
 /** `literal op field` read as `field op' literal`. */
@@ -390,17 +448,23 @@ class CelExpression implements CompiledExpression {
   readonly #label: string
   readonly #fields: readonly string[] | undefined
   readonly #fast: FastCondition | undefined
+  readonly #strings: StringCondition | undefined
 
-  constructor(source: string, fn: (context: Rec) => unknown, label: string, fields: readonly string[] | undefined, fast: FastCondition | undefined) {
+  constructor(source: string, fn: (context: Rec) => unknown, label: string, fields: readonly string[] | undefined, shape: ConditionShape | undefined) {
     this.source = source
     this.#fn = fn
     this.#label = label
     this.#fields = fields
-    this.#fast = fast
+    this.#fast = shape && fastCondition(shape)
+    this.#strings = shape && stringsOnly(shape)
   }
 
   fields(): readonly string[] | undefined {
     return this.#fields
+  }
+
+  stringCondition(): StringCondition | undefined {
+    return this.#strings
   }
 
   evaluate(record: Rec): unknown {

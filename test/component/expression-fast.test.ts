@@ -22,6 +22,10 @@ const CONDITIONS = [
   'event == "view" || amount < 5',
   'event in ["view", "cart"]',
   'event in ["view", "cart"] && n > 1',
+  '"purchase" != event || event in ["view", "view"]',
+  'amount + 1 > 2',
+  'amount % 2 == 1.0',
+  'amount - 1',
   'amount > 50 || missing == "x"',
   'missing == "x" && amount > 50',
   'missing == "x" || amount > 50',
@@ -66,4 +70,23 @@ test('fast conditions answer exactly as CEL does, errors included', () => {
       if (!wantErr) assert.equal(got, want, `${source} on ${JSON.stringify(r)}`)
     }
   }
+})
+
+test('stringCondition describes conditions made only of string tests', () => {
+  const sc = (source: string) => compileExpression(source, { component: 't', option: 'condition', condition: true }).stringCondition()
+  assert.deepEqual(sc('event == "purchase"'), { kind: 'string', field: 'event', values: ['purchase'], negated: false })
+  assert.deepEqual(sc('"purchase" != event'), { kind: 'string', field: 'event', values: ['purchase'], negated: true })
+  assert.deepEqual(sc('event in ["a", "b", "a"] || (country == "DE" && event != "c")'), {
+    op: '||',
+    left: { kind: 'string', field: 'event', values: ['a', 'b'], negated: false },
+    right: {
+      op: '&&',
+      left: { kind: 'string', field: 'country', values: ['DE'], negated: false },
+      right: { kind: 'string', field: 'event', values: ['c'], negated: true },
+    },
+  })
+  for (const other of ['event == "a" && amount > 1', 'event < "m"', 'event == 1', 'event in ["a", 1]', 'event.startsWith("a")', 'true']) {
+    assert.equal(sc(other), undefined, other)
+  }
+  assert.equal(compileExpression('event == "a"', { component: 't', option: 'set.x' }).stringCondition(), undefined, 'not a condition')
 })

@@ -21,6 +21,7 @@
 // - Oversized records: see ByteDecoder; the resync point is the first LF at or after
 //   `start + max_record_bytes`, even if that LF is inside quotes.
 import { ConfigError } from '../../core/errors.js'
+import type { ConditionTree, StringCondition } from '../../component/expression.js'
 import type { Rec } from '../../core/batch.js'
 import { ByteDecoder, CR, LF, latin1Slice, utf8Slice, validUtf8, type FramingOptions } from '../framing/newline.js'
 import { compileRecordBuilder, type RecordBuilder } from '../record-builder.js'
@@ -79,11 +80,29 @@ const INVALID = Symbol('invalid')
 interface Prefilter {
   fields: readonly string[]
   keep: (partial: Rec) => boolean
+  /** `keep`'s condition when it is only string tests on fields. */
+  condition: StringCondition | undefined
   /** Reused for every row: holds the filter's fields of the current row. */
   scratch: Rec
   /** Column of each field once the header is known; undefined: cannot prefilter. */
   columns: Int32Array | undefined
+  /** `condition` on the columns' bytes, when every test is on a column that decodes to text. */
+  bytes: ConditionTree<ByteTest> | undefined
 }
+
+/** A StringTest on the bytes of column `column`: its literals in UTF-8. */
+interface ByteTest {
+  column: number
+  values: Uint8Array[]
+  negated: boolean
+  /** A declared string column: an unquoted empty field is null, which the test cannot judge. */
+  emptyIsNull: boolean
+}
+
+// Answers of a ByteTest (a StringTest's true/false/undefined).
+const NO = 0
+const YES = 1
+const UNDECIDED = 2
 
 export class CsvDecoder extends ByteDecoder {
   private readonly delim: number
@@ -104,6 +123,8 @@ export class CsvDecoder extends ByteDecoder {
   private vals: unknown[] = []
   /** Column i goes to vals[slot[i]]; -1: not in the record (a declared type is still checked). */
   private slot: Int32Array = new Int32Array(0)
+  /** The columns of a declared type other than string: checked even in rows nobody reads. */
+  private typed: Int32Array = new Int32Array(0)
   /** short(): CACHE_SLOTS strings per column, and per column [misses (-1: off), hits]. */
   private cache: (string | undefined)[] = []
   private cacheStats: Float64Array = new Float64Array(0)
@@ -396,36 +417,87 @@ export class CsvDecoder extends ByteDecoder {
    * Whether the row may pass the pipeline's first filter, judged on the filter's own fields only.
    * False only when the filter would drop the record AND every declared type fits (else the
    * record must be built: to pass, to be dead-lettered by the filter, or by this decoder).
+   * The filter's answer comes from the bytes when it can (byteAnswer), else from `keep` on the
+   * decoded fields. A short integer or a plain decimal fits without building its value; other
+   * fields get declaredValue's verdict.
+   * Measured on W1 (5M rows, 6% kept, 2 threads): with `keep` on decoded fields, passesPrefilter
+   * and declaredValue were 18% and 11% of a worker's profile; judged on bytes, with the fit
+   * checks, the worker's CPU fell from 1.54 to 1.20 s and the run (median of 9 interleaved runs)
+   * from 1.68 to 1.36 s wall, 2.79 to 2.16 s user CPU; the fit checks alone: 2.32 → 2.23 s.
    */
   private passesPrefilter(pre: Prefilter, buf: Buffer): boolean {
-    const columns = pre.columns!
-    for (let k = 0; k < columns.length; k++) {
-      const v = this.fieldValue(columns[k]!, buf)
-      if (v === INVALID) return true
-      pre.scratch[pre.fields[k]!] = v
+    const answer = pre.bytes === undefined ? UNDECIDED : this.byteAnswer(pre.bytes, buf)
+    if (answer === YES) return true
+    if (answer === UNDECIDED) {
+      const columns = pre.columns!
+      for (let k = 0; k < columns.length; k++) {
+        const v = this.fieldValue(columns[k]!, buf)
+        if (v === INVALID) return true
+        pre.scratch[pre.fields[k]!] = v
+      }
+      try {
+        if (pre.keep(pre.scratch)) return true
+      } catch {
+        return true
+      }
     }
-    try {
-      if (pre.keep(pre.scratch)) return true
-    } catch {
-      return true
-    }
-    const kinds = this.kinds
-    for (let i = 0; i < this.nf; i++) {
-      const kind = kinds[i]!
-      if (kind < K_INT || kind > K_TIMESTAMP || this.fs[i] === this.fe[i]) continue
-      if (this.declaredValue(kind, buf, this.fs[i]!, this.fe[i]!, this.fq[i]!) === INVALID) return true
+    const typed = this.typed
+    for (let k = 0; k < typed.length; k++) {
+      const i = typed[k]!
+      const a = this.fs[i]!
+      const b = this.fe[i]!
+      if (a === b) continue
+      const kind = this.kinds[i]!
+      if (kind === K_INT ? b - a <= 15 && isIntegerText(buf, a, b) : kind === K_FLOAT && plainDecimal(buf, a, b)) continue
+      if (this.declaredValue(kind, buf, a, b, this.fq[i]!) === INVALID) return true
     }
     return false
+  }
+
+  /**
+   * The answer of `condition` for the current row from the fields' bytes, without building
+   * strings: a field taken literally (unquoted, or quoted without "" pairs) equals a literal
+   * exactly when their UTF-8 bytes do, the row being valid UTF-8 here (checked in `row`).
+   * `&&`/`||` combine answers as fastCondition does.
+   */
+  private byteAnswer(c: ConditionTree<ByteTest>, buf: Buffer): number {
+    if ('op' in c) {
+      const a = this.byteAnswer(c.left, buf)
+      if (c.op === '&&') {
+        if (a === NO) return NO
+        const b = this.byteAnswer(c.right, buf)
+        return b === NO ? NO : a === YES && b === YES ? YES : UNDECIDED
+      }
+      if (a === YES) return YES
+      const b = this.byteAnswer(c.right, buf)
+      return b === YES ? YES : a === NO && b === NO ? NO : UNDECIDED
+    }
+    const i = c.column
+    const q = this.fq[i]!
+    const a = this.fs[i]!
+    const n = this.fe[i]! - a
+    if (q === QUOTED_ESCAPES || (n === 0 && q === UNQUOTED && c.emptyIsNull)) return UNDECIDED
+    const values = c.values
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k]!
+      if (v.length !== n) continue
+      let j = 0
+      while (j < n && buf[a + j] === v[j]) j++
+      if (j === n) return c.negated ? NO : YES
+    }
+    return c.negated ? YES : NO
   }
 
   /**
    * Predicate pushdown: rows `keep` rejects are not built at all (counted by `takePrefiltered`).
    * `keep` sees an object holding only `fields`, so it must read nothing else (a filter's
    * condition, whose fields are what it reads); it may throw, and then the row is built. Rows
-   * that do not decode are dead-lettered exactly as without it.
+   * that do not decode are dead-lettered exactly as without it. `condition`, when given, is
+   * `keep`'s condition (CompiledExpression.stringCondition): rows it can judge on the bytes of
+   * text columns skip `keep`.
    */
-  setPrefilter(fields: readonly string[], keep: (partial: Rec) => boolean): void {
-    this.prefilter = { fields, keep, scratch: {}, columns: undefined }
+  setPrefilter(fields: readonly string[], keep: (partial: Rec) => boolean, condition?: StringCondition): void {
+    this.prefilter = { fields, keep, condition, scratch: {}, columns: undefined, bytes: undefined }
     if (this.names !== undefined) this.resolvePrefilter()
   }
 
@@ -442,6 +514,26 @@ export class CsvDecoder extends ByteDecoder {
     const columns = pre.fields.map((f) => this.names!.indexOf(f))
     // A field that is no column is missing from every record: the filter decides, row by row.
     pre.columns = columns.every((c) => c >= 0 && this.kinds[c] !== K_SKIP) ? Int32Array.from(columns) : undefined
+    pre.bytes = pre.columns && pre.condition && this.byteCondition(pre.condition)
+  }
+
+  /**
+   * `condition` on column bytes, or undefined when a test is on a column whose values are not
+   * always strings (inferred, or of a declared non-string type) or a literal that UTF-8 cannot
+   * hold exactly (a lone surrogate).
+   */
+  private byteCondition(c: StringCondition): ConditionTree<ByteTest> | undefined {
+    if ('op' in c) {
+      const left = this.byteCondition(c.left)
+      const right = this.byteCondition(c.right)
+      return left && right && { op: c.op, left, right }
+    }
+    const column = this.names!.indexOf(c.field)
+    const kind = this.kinds[column]
+    if (kind !== K_STRING && kind !== K_TEXT) return undefined
+    const values = c.values.map((v) => Buffer.from(v, 'utf8'))
+    if (values.some((b, k) => b.toString('utf8') !== c.values[k])) return undefined
+    return { column, values, negated: c.negated, emptyIsNull: kind === K_STRING }
   }
 
   /** The text of field `buf[a, b)`, "" pairs unescaped when the scanner saw any. */
@@ -612,6 +704,7 @@ export class CsvDecoder extends ByteDecoder {
       }
       this.kinds[i] = kind
     }
+    this.typed = Int32Array.from(names.keys()).filter((i) => this.kinds[i]! >= K_INT && this.kinds[i]! <= K_TIMESTAMP)
     let textual = 0
     for (let i = 0; i < names.length; i++) if (this.slot[i]! >= 0 && (this.kinds[i] === K_TEXT || this.kinds[i] === K_INFER || this.kinds[i] === K_STRING)) textual++
     this.wholeRow = textual >= 3
@@ -690,6 +783,22 @@ function isDecimalText(buf: Buffer, a: number, b: number): boolean {
     if (p === d) return false
   }
   return p === b
+}
+
+/** `[+-]?digits[.digits]` with 1 to 15 digits: what fastDecimal reads, so a valid float. */
+function plainDecimal(buf: Buffer, a: number, b: number): boolean {
+  let p = a
+  const sign = buf[p]
+  if (sign === 0x2d || sign === 0x2b) p++
+  let digits = 0
+  let dot = false
+  for (; p < b; p++) {
+    const c = buf[p]!
+    if (c === 0x2e && !dot) dot = true
+    else if (c >= 0x30 && c <= 0x39) digits++
+    else return false
+  }
+  return digits > 0 && digits <= 15
 }
 
 /** Exact powers of ten: m / 10^k is correctly rounded when m < 2^53 and k ≤ 22. */

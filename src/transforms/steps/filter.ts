@@ -1,7 +1,7 @@
 // The record step of the `filter` transform (declaration: ../filter.ts). Free of option schemas,
 // so a source's worker threads can build it from validated options (core/threads/steps.ts).
 import type { FieldUse, RecordTransform } from '../../component/define.js'
-import { compileExpression, fieldsOf, type CompiledExpression } from '../../component/expression.js'
+import { compileExpression, fieldsOf, type CompiledExpression, type StringCondition } from '../../component/expression.js'
 import type { Rec } from '../../core/batch.js'
 import type { FilterOptions } from '../filter.js'
 
@@ -18,6 +18,14 @@ class Filter implements RecordTransform {
     const reads = fieldsOf([this.#condition])
     return reads && { reads, passes: true }
   }
+  stringCondition(): StringCondition | undefined {
+    return this.#condition.stringCondition()
+  }
+}
+
+/** The condition of a filter step when it is only string tests on fields (for the CSV prefilter). */
+export function filterStringCondition(step: RecordTransform): StringCondition | undefined {
+  return step instanceof Filter ? step.stringCondition() : undefined
 }
 
 export function filterStep(opts: FilterOptions, id: string): RecordTransform {
