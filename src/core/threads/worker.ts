@@ -11,6 +11,7 @@ import type { RecordTransform, SourceDeadLetter } from '../../component/define.j
 import type { Rec } from '../batch.js'
 import { errorMessage, isSluiceError } from '../errors.js'
 import { runRecordSteps } from '../topology/record-steps.js'
+import { filterStringCondition } from '../../transforms/steps/filter.js'
 import { Aggregate } from '../../transforms/aggregate/aggregate.js'
 import type { AggregatePartial } from './partial.js'
 import type { AggregateOptions } from '../../transforms/aggregate/options.js'
@@ -36,7 +37,7 @@ try {
   // A filter first in line judges CSV rows before they are built: W1 keeps 6% of its rows.
   const first = steps[0]
   const firstReads = setup.steps[0]?.type === 'filter' ? first?.fields?.()?.reads : undefined
-  if (decoder instanceof CsvDecoder && first && firstReads && firstReads.length > 0) decoder.setPrefilter(firstReads, (r) => first.process(r) !== undefined)
+  if (decoder instanceof CsvDecoder && first && firstReads && firstReads.length > 0) decoder.setPrefilter(firstReads, (r) => first.process(r) !== undefined, filterStringCondition(first))
   const prefiltered = () => (decoder instanceof CsvDecoder ? decoder.takePrefiltered() : 0)
   // Pre-aggregation: the state bounds are the main thread's to apply (reservePartial); here a
   // chunk only has to stay within one partial.
