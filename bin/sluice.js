@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // The `sluice` command: runs the compiled CLI (built by `npm install` through the `prepare` script).
-import { launch } from '../dist/bundle/launch.js'
+import { launch, prewarm } from '../dist/bundle/launch.js'
 
 // Under `memory_limit`, `sluice run` runs the pipeline in a child node started with heap sizes
 // that fit the limit, and only waits here (cli/launch.ts). No top-level await: a pipeline that
 // stalls must reach the beforeExit handler below, not node's "unsettled top-level await".
 launch(process.argv).then((code) => {
   if (code !== undefined) process.exitCode = code
-  else return import('../dist/bundle/cli.js').then(({ main }) => runHere(main))
+  else {
+    prewarm(process.argv)
+    return import('../dist/bundle/cli.js').then(({ main }) => runHere(main))
+  }
 })
 
 function runHere(main) {

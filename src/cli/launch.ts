@@ -5,12 +5,15 @@
 // leaves every other check to the child. This module loads before the engine and keeps the
 // waiting process small: node:*, yaml and zod-free helpers (~6 MiB over a bare node).
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { constants } from 'node:os'
-import { isScalar, parseDocument } from 'yaml'
+import { dirname, resolve } from 'node:path'
+import { isScalar, parse, parseDocument } from 'yaml'
 import { interpolateString } from '../config/env-reference.js'
 import { heapMatches, heapPlan, memoryFlags, MIN_MEMORY_LIMIT_MIB } from '../core/memory.js'
+import { prewarmChunkWorkers } from '../core/threads/spawn.js'
 import { parseByteSize } from '../core/units.js'
+import { threadsWanted } from '../sources/file/threads.js'
 
 /** Set in the child: it runs the pipeline itself. */
 export const LAUNCHED_ENV = 'SLUICE_LAUNCHED'
@@ -43,6 +46,51 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const own = [...process.execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)]
   if (own.some((a) => /^--max-(old|semi)-space-size\b/.test(a))) return undefined // the user's flags win; the run warns
   return runChild(limit, argv, env)
+}
+
+/**
+ * Before the CLI loads (~120 ms), start the chunk workers the file sources of `sluice run` will
+ * want (core/threads/spawn.ts), so that their start overlaps the loading. Read from the config
+ * as the file source will read it (threadsWanted): its `threads`, `follow`, compression and the
+ * size of a literal path (a glob counts as large). Not under `memory_limit`, which may leave no
+ * room for them. A config this cannot read prewarms nothing: the CLI reports what is wrong.
+ */
+export function prewarm(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
+  const n = prewarmCount(argv, env)
+  if (n >= 2) prewarmChunkWorkers(n)
+}
+
+/** How many workers `prewarm` starts (0: none). */
+export function prewarmCount(argv: readonly string[], env: NodeJS.ProcessEnv): number {
+  const file = runConfigArgument(argv.slice(2))
+  if (file === undefined) return 0
+  let n = 0
+  try {
+    const text = readFileSync(file, 'utf8')
+    if (text.includes('memory_limit') || !/\btype:\s*["']?file\b/.test(text)) return 0
+    const config = parse(text) as { sources?: Record<string, Record<string, unknown>> }
+    for (const source of Object.values(config?.sources ?? {})) {
+      const value = (key: string): unknown => {
+        const v = source?.[key]
+        return typeof v === 'string' ? interpolateString(v, env).value : v
+      }
+      if (value('type') !== 'file' || typeof value('path') !== 'string') continue
+      const path = resolve(dirname(file), value('path') as string)
+      const compression = value('compression') ?? 'auto'
+      const threads = value('threads') ?? 'auto'
+      n = Math.max(
+        n,
+        threadsWanted(threads === 'auto' ? 'auto' : Number(threads), {
+          follow: value('follow') === true || value('follow') === 'true',
+          gzip: compression === 'gzip' || (compression === 'auto' && path.endsWith('.gz')),
+          bytes: /[*?[{]/.test(path) ? Infinity : statSync(path).size,
+        }),
+      )
+    }
+  } catch {
+    return 0
+  }
+  return n >= 2 && n <= 64 ? n : 0
 }
 
 /** The config argument of `run [options] <config>`, or undefined for any other command. */

@@ -260,7 +260,7 @@ sinks:
   }
 })
 
-test('run: threads: 2 decodes in chunk workers started from the bundle, with the output of threads: 1', () => {
+test('run: threads: 2 decodes in chunk workers started from the bundle (prewarmed), with the output of threads: 1', () => {
   // bin/sluice.js runs dist/bundle/cli.js; the pool finds its worker beside the chunk that holds it.
   const preload = join(ROOT, 'test/fixtures/log-workers.mjs')
   const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ id: i, ms: (i * 37) % 1000, page: `/p/${i % 13}` }))
@@ -281,15 +281,18 @@ sinks:
   out: { type: file, inputs: [secs], path: out.jsonl, format: jsonl }
 `,
     )
-    const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, BIN, 'run', 'p.yaml', '--no-progress', '--quiet'], { cwd: dir, encoding: 'utf8', timeout: 60_000 })
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, BIN, 'run', 'p.yaml', '--no-progress', '--quiet', '--log-level', 'debug'], { cwd: dir, encoding: 'utf8', timeout: 60_000 })
     assert.equal(r.status, 0, r.stderr)
     const letters = readFileSync(join(dir, '.sluice/dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { code: string; origin: { line: number } })
-    return { workers: r.stderr.match(/^worker: .*$/gm) ?? [], out: readFileSync(join(dir, 'out.jsonl'), 'utf8'), letters: letters.map((d) => [d.code, d.origin.line]) }
+    const ready = r.stderr.match(/"threads":\d+,"prewarmed":\d+/g) ?? []
+    return { workers: r.stderr.match(/^worker: .*$/gm) ?? [], ready, out: readFileSync(join(dir, 'out.jsonl'), 'utf8'), letters: letters.map((d) => [d.code, d.origin.line]) }
   }
   const one = run(1)
   const two = run(2)
   assert.deepEqual(one.workers, [])
   assert.deepEqual(two.workers, Array(2).fill(`worker: ${pathToFileURL(join(ROOT, 'dist/bundle/worker.js')).href}`))
+  // Started by bin/sluice.js before the CLI loaded, and claimed by the source (cli/launch.ts prewarm).
+  assert.deepEqual(two.ready, ['"threads":2,"prewarmed":2'])
   assert.equal(two.out.split('\n').length - 1, 13_979) // ms > 300, less the broken line
   assert.equal(two.out, one.out)
   assert.deepEqual(two.letters, [['SLC_RECORD_PARSE', 4322]])

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { memoryLimitOf, runConfigArgument } from '../../src/cli/launch.js'
+import { availableParallelism } from 'node:os'
+import { memoryLimitOf, prewarmCount, runConfigArgument } from '../../src/cli/launch.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-launch-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -45,4 +46,27 @@ test('no limit, or one the CLI will report as an error: the command runs in this
   assert.equal(limitOf('memory_limit: ${NOPE}\n'), undefined, 'unset variable')
   assert.equal(limitOf('memory_limit: [1, 2\n'), undefined, 'YAML syntax error')
   assert.equal(memoryLimitOf(join(dir, 'missing.yaml'), {}), undefined)
+})
+
+test('prewarm: the workers the file sources will want, read as the source reads its options', () => {
+  const config = join(dir, 'w.yaml')
+  writeFileSync(join(dir, 'small.csv'), 'a\n1\n')
+  const count = (sources: string, env: NodeJS.ProcessEnv = {}) => {
+    writeFileSync(config, `sources:\n${sources}\nsinks: {}\n`)
+    return prewarmCount(['node', 'sluice', 'run', '--reset', config], env)
+  }
+  const cores = availableParallelism()
+  assert.equal(count('  a: { type: file, path: small.csv, threads: 3 }'), 3)
+  assert.equal(count('  a: { type: file, path: small.csv, threads: "${T:-1}" }', { T: '2' }), 2)
+  assert.equal(count('  a: { type: file, path: small.csv, threads: 1 }'), 0)
+  assert.equal(count('  a: { type: file, path: small.csv }'), 0, 'auto: a small file is read on the main thread')
+  assert.equal(count('  a: { type: file, path: "*.csv" }'), cores >= 2 ? cores : 0, 'auto: a glob may match large files')
+  assert.equal(count('  a: { type: file, path: small.csv, threads: 2, follow: true }'), 0)
+  assert.equal(count('  a: { type: file, path: small.csv.gz, threads: 2 }'), 0)
+  assert.equal(count('  a: { type: file, path: missing.csv, threads: 2 }'), 0, 'the CLI reports the missing file')
+  assert.equal(count('  a: { type: kafka, topics: [t], threads: 2 }'), 0)
+  assert.equal(count('  a: { type: file, path: small.csv, threads: 2 }\n  b: { type: file, path: small.csv, threads: 4 }'), 4)
+  writeFileSync(config, 'memory_limit: 100MiB\nsources:\n  a: { type: file, path: small.csv, threads: 2 }\n')
+  assert.equal(prewarmCount(['node', 'sluice', 'run', config], {}), 0, 'memory_limit decides how many fit')
+  assert.equal(prewarmCount(['node', 'sluice', 'validate', config], {}), 0)
 })

@@ -1,32 +1,10 @@
 // The main-thread side of chunk workers: starts N workers for one source, hands them chunks
 // round-robin and resolves each chunk's result. Results may complete out of order across
 // workers; the source consumes them in the order it submitted them (see sources/file).
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { SluiceError } from '../errors.js'
 import type { ChunkResult, ChunkTask, WorkerReply, WorkerSetup } from './protocol.js'
-
-/**
- * The compiled worker entry. Node 20 cannot start a worker from a `.ts` file (loader hooks do
- * not reach worker threads), so when this module runs from `src/` (tests, tsx) the entry is
- * its build output in `dist/`, which `npm test` builds first. In the CLI bundle this code sits in a
- * chunk in dist/bundle/, beside the bundled worker.js (scripts/bundle.ts keeps every file there).
- */
-function workerEntry(): URL {
-  const here = new URL('./worker.js', import.meta.url)
-  if (!import.meta.url.endsWith('.ts')) return here
-  const built = new URL(here.href.replace('/src/core/threads/', '/dist/core/threads/'))
-  if (!existsSync(fileURLToPath(built))) throw new SluiceError('SLC_INTERNAL', `worker threads need the compiled worker at ${fileURLToPath(built)}: run \`npm run build\``)
-  return built
-}
-
-/**
- * Young generation of a chunk worker. Its records live for one 64 KiB slice, so a small young
- * generation holds them all; V8's default lets each worker's grow to ~48 MB of RSS.
- * W2 with 2 threads: peak RSS 283 → 251 MB with 16 MB (8 MB: 257 MB, 4 MB: slower, more scavenges).
- */
-const WORKER_YOUNG_GENERATION_MB = 16
+import { claimPrewarmed, spawnChunkWorker } from './spawn.js'
 
 interface Pending {
   resolve(r: ChunkResult): void
@@ -42,13 +20,18 @@ export class ChunkWorkers {
 
   private constructor() {}
 
-  /** Start `n` workers and wait until each has built its decoder and steps. */
+  /** Workers of this pool that were prewarmed (spawn.ts) rather than started here. */
+  prewarmed = 0
+
+  /** Start `n` workers (prewarmed ones first) and wait until each has built its decoder and steps. */
   static async start(n: number, setup: WorkerSetup): Promise<ChunkWorkers> {
     const pool = new ChunkWorkers()
-    const entry = workerEntry()
     const ready: Promise<void>[] = []
     for (let k = 0; k < n; k++) {
-      const w = new Worker(entry, { workerData: setup, name: `sluice-chunks-${k}`, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } })
+      let w = claimPrewarmed()
+      if (w) pool.prewarmed++
+      else w = spawnChunkWorker(`sluice-chunks-${k}`)
+      w.postMessage(setup)
       const queue: Pending[] = []
       pool.workers.push(w)
       pool.queues.push(queue)

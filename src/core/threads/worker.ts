@@ -2,7 +2,7 @@
 // follow the source (core/threads/portable.ts), so decoding — the bulk of a file pipeline's CPU —
 // uses every core. One decoder per worker, repositioned per chunk; results go back in the order
 // tasks arrive.
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort } from 'node:worker_threads'
 import { createDecoder } from '../../codecs/decoders.js'
 import { CsvDecoder } from '../../codecs/formats/csv.js'
 import { encodeJson } from '../../codecs/encode.js'
@@ -21,129 +21,134 @@ import type { ChunkFailure, ChunkResult, ChunkTask, WorkerReply, WorkerSetup } f
 /** Bytes decoded (and run through the steps) at a time. */
 const SLICE_BYTES = 64 * 1024
 
-const setup = workerData as WorkerSetup
 const port = parentPort!
 const reply = (m: WorkerReply) => port.postMessage(m)
 
-try {
-  const steps: RecordTransform[] = []
-  for (const s of setup.steps) {
-    const build = PORTABLE_STEPS.get(s.type)
-    if (!build) throw new Error(`transform type "${s.type}" cannot run in a worker thread`)
-    steps.push(build(s.options as never, s.id))
-  }
-  const ids = setup.steps.map((s) => s.id)
-  const decoder = createDecoder(setup.format, setup.decoder)
-  // A filter first in line judges CSV rows before they are built: W1 keeps 6% of its rows.
-  const first = steps[0]
-  const firstReads = setup.steps[0]?.type === 'filter' ? first?.fields?.()?.reads : undefined
-  if (decoder instanceof CsvDecoder && first && firstReads && firstReads.length > 0) decoder.setPrefilter(firstReads, (r) => first.process(r) !== undefined, filterStringCondition(first))
-  const prefiltered = () => (decoder instanceof CsvDecoder ? decoder.takePrefiltered() : 0)
-  // Pre-aggregation: the state bounds are the main thread's to apply (reservePartial); here a
-  // chunk only has to stay within one partial.
-  const agg = setup.aggregate
-  const aggregate = agg && new Aggregate({ ...(agg.options as AggregateOptions), max_keys: Number.MAX_SAFE_INTEGER, max_state_bytes: Number.MAX_SAFE_INTEGER }, agg.id)
-  let local = Buffer.allocUnsafeSlow(0)
-  port.on('message', (task: ChunkTask) => {
-    try {
-      const result = decodeChunk(task)
-      reply({ kind: 'result', result })
-    } catch (e) {
-      reply({ kind: 'failed', message: errorMessage(e) })
-    }
-  })
-  reply({ kind: 'ready' })
+// The setup is the first message, not workerData: a worker may start before its pipeline is
+// known (core/threads/spawn.ts, prewarmed while the CLI loads) and wait here with its code loaded.
+port.once('message', (setup: WorkerSetup) => serve(setup))
 
-  function decodeChunk(task: ChunkTask): ChunkResult {
-    // Decode from a private copy: V8 reads typed arrays over a SharedArrayBuffer slower (the CSV
-    // scan of W1 was 15–20% slower on the shared bytes); the copy costs ~0.1 ms per MiB.
-    if (local.length < task.length) local = Buffer.allocUnsafeSlow(task.buffer.byteLength)
-    Buffer.from(task.buffer, 0, task.length).copy(local, 0, 0, task.length)
-    const buf = local
-    decoder.seek({ offset: task.offset, line: 1, state: task.state })
-    const records: Rec[] = []
-    const lines: number[] = []
-    const errors: SourceDeadLetter[] = []
-    const failures: ChunkFailure[] = []
-    const passed = new Int32Array(steps.length)
-    let decoded = 0
-    let s = 0
-    // While `folding`, kept records also go into the aggregate; they are kept as records too, in
-    // case the chunk outgrows one partial and has to go as records after all.
-    let folding = task.preaggregate && aggregate !== undefined
-    let folded = 0
-    const foldFailures: ChunkFailure[] = []
-    const kept: Rec[] = []
-    // Decode and filter 64 KiB at a time: records die young while they are still in cache. A
-    // whole 1 MiB chunk at once kept ~15k records alive and cost 45% more per record (W1).
-    for (let last = false; !last; ) {
-      let stop = Math.min(task.length, s + SLICE_BYTES)
-      last = stop === task.length
-      const out = newDecodeOutput()
-      let next = decoder.decode(buf, s, stop, task.final && last, out)
-      if (next === s && !last) {
-        // No record ends in the slice: take the rest of the chunk.
-        stop = task.length
-        last = true
-        next = decoder.decode(buf, s, stop, task.final, out)
+function serve(setup: WorkerSetup): void {
+  try {
+    const steps: RecordTransform[] = []
+    for (const s of setup.steps) {
+      const build = PORTABLE_STEPS.get(s.type)
+      if (!build) throw new Error(`transform type "${s.type}" cannot run in a worker thread`)
+      steps.push(build(s.options as never, s.id))
+    }
+    const ids = setup.steps.map((s) => s.id)
+    const decoder = createDecoder(setup.format, setup.decoder)
+    // A filter first in line judges CSV rows before they are built: W1 keeps 6% of its rows.
+    const first = steps[0]
+    const firstReads = setup.steps[0]?.type === 'filter' ? first?.fields?.()?.reads : undefined
+    if (decoder instanceof CsvDecoder && first && firstReads && firstReads.length > 0) decoder.setPrefilter(firstReads, (r) => first.process(r) !== undefined, filterStringCondition(first))
+    const prefiltered = () => (decoder instanceof CsvDecoder ? decoder.takePrefiltered() : 0)
+    // Pre-aggregation: the state bounds are the main thread's to apply (reservePartial); here a
+    // chunk only has to stay within one partial.
+    const agg = setup.aggregate
+    const aggregate = agg && new Aggregate({ ...(agg.options as AggregateOptions), max_keys: Number.MAX_SAFE_INTEGER, max_state_bytes: Number.MAX_SAFE_INTEGER }, agg.id)
+    let local = Buffer.allocUnsafeSlow(0)
+    port.on('message', (task: ChunkTask) => {
+      try {
+        const result = decodeChunk(task)
+        reply({ kind: 'result', result })
+      } catch (e) {
+        reply({ kind: 'failed', message: errorMessage(e) })
       }
-      s = next
-      decoded += out.records.length + prefiltered()
-      for (const e of out.errors) errors.push(e)
-      const first = lines.length
-      if (steps.length === 0) {
-        for (let k = 0; k < out.records.length; k++) {
-          records.push(out.records[k]!)
-          lines.push(out.lines[k]!)
+    })
+    reply({ kind: 'ready' })
+
+    function decodeChunk(task: ChunkTask): ChunkResult {
+      // Decode from a private copy: V8 reads typed arrays over a SharedArrayBuffer slower (the CSV
+      // scan of W1 was 15–20% slower on the shared bytes); the copy costs ~0.1 ms per MiB.
+      if (local.length < task.length) local = Buffer.allocUnsafeSlow(task.buffer.byteLength)
+      Buffer.from(task.buffer, 0, task.length).copy(local, 0, 0, task.length)
+      const buf = local
+      decoder.seek({ offset: task.offset, line: 1, state: task.state })
+      const records: Rec[] = []
+      const lines: number[] = []
+      const errors: SourceDeadLetter[] = []
+      const failures: ChunkFailure[] = []
+      const passed = new Int32Array(steps.length)
+      let decoded = 0
+      let s = 0
+      // While `folding`, kept records also go into the aggregate; they are kept as records too, in
+      // case the chunk outgrows one partial and has to go as records after all.
+      let folding = task.preaggregate && aggregate !== undefined
+      let folded = 0
+      const foldFailures: ChunkFailure[] = []
+      const kept: Rec[] = []
+      // Decode and filter 64 KiB at a time: records die young while they are still in cache. A
+      // whole 1 MiB chunk at once kept ~15k records alive and cost 45% more per record (W1).
+      for (let last = false; !last; ) {
+        let stop = Math.min(task.length, s + SLICE_BYTES)
+        last = stop === task.length
+        const out = newDecodeOutput()
+        let next = decoder.decode(buf, s, stop, task.final && last, out)
+        if (next === s && !last) {
+          // No record ends in the slice: take the rest of the chunk.
+          stop = task.length
+          last = true
+          next = decoder.decode(buf, s, stop, task.final, out)
         }
-      } else {
-        const r = runRecordSteps(steps, ids, out.records, passed)
-        for (const f of r.failures ?? []) failures.push(failureOf(f.i, f.record, f.step, out.lines[f.i]!, f.error))
-        for (let k = 0; k < r.kept; k++) {
-          records.push(out.records[k]!)
-          lines.push(out.lines[r.index ? r.index[k]! : k]!)
+        s = next
+        decoded += out.records.length + prefiltered()
+        for (const e of out.errors) errors.push(e)
+        const first = lines.length
+        if (steps.length === 0) {
+          for (let k = 0; k < out.records.length; k++) {
+            records.push(out.records[k]!)
+            lines.push(out.lines[k]!)
+          }
+        } else {
+          const r = runRecordSteps(steps, ids, out.records, passed)
+          for (const f of r.failures ?? []) failures.push(failureOf(f.i, f.record, f.step, out.lines[f.i]!, f.error))
+          for (let k = 0; k < r.kept; k++) {
+            records.push(out.records[k]!)
+            lines.push(out.lines[r.index ? r.index[k]! : k]!)
+          }
+        }
+        if (folding) {
+          kept.length = 0
+          for (let k = first; k < records.length; k++) kept.push(records[k]!)
+          folded += kept.length
+          aggregate!.process(kept, {
+            partition: '',
+            now: 0,
+            reject: (i, error) => foldFailures.push(failureOf(i, kept[i]!, agg!.id, lines[first + i]!, error)),
+          })
+          folding = aggregate!.partialFits
         }
       }
-      if (folding) {
-        kept.length = 0
-        for (let k = first; k < records.length; k++) kept.push(records[k]!)
-        folded += kept.length
-        aggregate!.process(kept, {
-          partition: '',
-          now: 0,
-          reject: (i, error) => foldFailures.push(failureOf(i, kept[i]!, agg!.id, lines[first + i]!, error)),
-        })
-        folding = aggregate!.partialFits
+      let partial: AggregatePartial | undefined
+      if (task.preaggregate && aggregate !== undefined) {
+        // Undefined when the chunk outgrew one partial (then folding stopped): its records go.
+        partial = aggregate.takePartial(folded)
+      }
+      if (partial) {
+        for (const f of foldFailures) failures.push(f)
+        records.length = 0
+        lines.length = 0
+      }
+      const encoded = setup.jsonLines ? encodeLines(records) : undefined
+      return {
+        seq: task.seq,
+        records: encoded ? [] : records,
+        encoded,
+        partial,
+        lines: Uint32Array.from(lines),
+        decoded,
+        passed,
+        failures,
+        errors,
+        consumed: s,
+        lineCount: decoder.position().line - 1,
+        discarding: decoder.discarding,
       }
     }
-    let partial: AggregatePartial | undefined
-    if (task.preaggregate && aggregate !== undefined) {
-      // Undefined when the chunk outgrew one partial (then folding stopped): its records go.
-      partial = aggregate.takePartial(folded)
-    }
-    if (partial) {
-      for (const f of foldFailures) failures.push(f)
-      records.length = 0
-      lines.length = 0
-    }
-    const encoded = setup.jsonLines ? encodeLines(records) : undefined
-    return {
-      seq: task.seq,
-      records: encoded ? [] : records,
-      encoded,
-      partial,
-      lines: Uint32Array.from(lines),
-      decoded,
-      passed,
-      failures,
-      errors,
-      consumed: s,
-      lineCount: decoder.position().line - 1,
-      discarding: decoder.discarding,
-    }
+  } catch (e) {
+    reply({ kind: 'failed', message: errorMessage(e) })
   }
-} catch (e) {
-  reply({ kind: 'failed', message: errorMessage(e) })
 }
 
 function failureOf(i: number, record: Rec, step: string, line: number, error: unknown): ChunkFailure {

@@ -4,7 +4,6 @@
 // new files that match the glob.
 import { createReadStream, type Stats } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
-import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { crc32, createGunzip } from 'node:zlib'
 import { glob, isDynamicPattern } from 'tinyglobby'
@@ -23,6 +22,7 @@ import type { Rec } from '../../core/batch.js'
 import { SluiceError, errorMessage } from '../../core/errors.js'
 import { sleep } from '../../delivery/backoff.js'
 import type { FileSourceOptions } from './index.js'
+import { threadsWanted } from './threads.js'
 
 /** What is stored per file: where to resume, and how to recognise the same file again. */
 export interface FilePosition extends DecoderPosition {
@@ -44,11 +44,6 @@ const DECODE_SLICE = 64 * 1024
 /** Bytes hashed to recognise a file; small files use all they have. */
 const FINGERPRINT_BYTES = 1024
 
-/**
- * Under `threads: auto`, files with less than this left to read are read on the main thread:
- * starting workers (each loads the decoders and steps) costs about as much as decoding it.
- */
-const AUTO_THREADS_MIN_BYTES = 32 * 1024 * 1024
 /**
  * Chunks in flight per worker thread. Results are emitted in file order, so a worker that falls
  * behind (the workers share the cores with this thread) holds up the chunks after its own; with
@@ -192,7 +187,7 @@ export class FileSource implements Source {
     const decoder = createDecoder(this.o.format, { ...this.decoderOptions, fields: ctx.fields }, { offset: start.offset, line: start.line, state: start.state })
     try {
       // Workers start while this thread decodes the first bytes (they take ~100 ms to load).
-      const workers = gzip ? undefined : this.workersFor(ctx, st.size - start.offset)
+      const workers = this.workersFor(ctx, st.size - start.offset, gzip)
       const seenSize = gzip
         ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
         : workers
@@ -267,15 +262,13 @@ export class FileSource implements Source {
   private workers: Promise<ChunkWorkers> | undefined
 
   /**
-   * The workers to read `bytes` of a plain file with, or undefined to read it on this thread:
-   * `threads: 1`, follow mode (appends arrive in small pieces), or under `auto` a file too small
-   * to repay starting workers or a pipeline they were found not to pay for.
+   * The workers to read `bytes` of a file with, or undefined to read it on this thread: see
+   * `threadsWanted` (threads.ts), or under `auto` a pipeline they were found not to pay for.
    */
-  private workersFor(ctx: SourceContext<Rec>, bytes: number): Promise<ChunkWorkers> | undefined {
-    const auto = this.o.threads === 'auto'
-    const wanted = this.o.threads === 'auto' ? availableParallelism() : this.o.threads
+  private workersFor(ctx: SourceContext<Rec>, bytes: number, gzip: boolean): Promise<ChunkWorkers> | undefined {
+    const wanted = threadsWanted(this.o.threads, { follow: this.o.follow, gzip, bytes })
     const limit = this.build.memoryLimit
-    if (wanted < 2 || this.o.follow || (auto && (bytes < AUTO_THREADS_MIN_BYTES || this.threadsDeclined))) return undefined
+    if (wanted === 0 || (this.o.threads === 'auto' && this.threadsDeclined)) return undefined
     // Said only where workers would run without the limit.
     const n = threadsWithin(limit, wanted)
     if (n < wanted && !this.threadsCapped) {
@@ -292,7 +285,7 @@ export class FileSource implements Source {
       aggregate: ctx.emitProcessed ? ctx.preaggregate?.step : undefined,
     })
     // A start failure surfaces where the workers are awaited; never as an unhandled rejection.
-    this.workers.catch(() => undefined)
+    this.workers.then((w) => this.build.log.debug({ threads: w.size, prewarmed: w.prewarmed }, 'Worker threads ready.')).catch(() => undefined)
     return this.workers
   }
 

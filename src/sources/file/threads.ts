@@ -1,0 +1,17 @@
+// How many worker threads the file source wants for one file: shared by the source and by the
+// launcher, which starts them early (cli/launch.ts `prewarm`). Free of option schemas.
+import { availableParallelism } from 'node:os'
+
+/**
+ * Under `threads: auto`, files with less than this left to read are read on the main thread:
+ * starting workers (each loads the decoders and steps) costs about as much as decoding it.
+ */
+export const AUTO_THREADS_MIN_BYTES = 32 * 1024 * 1024
+
+/** Worker threads for reading `bytes` of a file (before memory_limit caps them); 0: none. */
+export function threadsWanted(threads: 'auto' | number, file: { follow: boolean; gzip: boolean; bytes: number }): number {
+  const wanted = threads === 'auto' ? availableParallelism() : threads
+  // Gzip is one stream; follow mode reads appends in small pieces.
+  if (wanted < 2 || file.follow || file.gzip || (threads === 'auto' && file.bytes < AUTO_THREADS_MIN_BYTES)) return 0
+  return wanted
+}
