@@ -13,7 +13,7 @@ export function encodeJsonl(records: Rec[]): string {
     const r = records[i]
     if (r instanceof EncodedLine) {
       const end = encodedRunEnd(records, i)
-      out += r.text.slice(r.start, (records[(i = end - 1)] as unknown as EncodedLine).end)
+      out += r.bytes.toString('utf8', r.start, (records[(i = end - 1)] as unknown as EncodedLine).end)
     } else out += `${encodeJson(r)}\n`
   }
   return out
@@ -26,24 +26,26 @@ export function encodeJsonl(records: Rec[]): string {
  */
 export function writeJsonl(records: Rec[], buffer: Buffer): { buffer: Buffer; length: number } {
   let at = 0
+  const room = (most: number) => {
+    if (most <= buffer.length) return
+    const larger = Buffer.allocUnsafeSlow(Math.max(most, buffer.length * 2, 64 * 1024))
+    buffer.copy(larger, 0, 0, at)
+    buffer = larger
+  }
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
-    let text: string
-    let lf = true
     if (r instanceof EncodedLine) {
-      const end = encodedRunEnd(records, i)
-      text = r.text.slice(r.start, (records[(i = end - 1)] as unknown as EncodedLine).end)
-      lf = false // the encoded lines carry their LF
-    } else text = encodeJson(r)
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit, plus the newline.
-    const most = at + text.length * 3 + 1
-    if (most > buffer.length) {
-      const larger = Buffer.allocUnsafeSlow(Math.max(most, buffer.length * 2, 64 * 1024))
-      buffer.copy(larger, 0, 0, at)
-      buffer = larger
+      // Bytes already: the run of lines (LFs included) is copied as it is.
+      const end = (records[(i = encodedRunEnd(records, i) - 1)] as unknown as EncodedLine).end
+      room(at + end - r.start)
+      at += r.bytes.copy(buffer, at, r.start, end)
+      continue
     }
+    const text = encodeJson(r)
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit, plus the newline.
+    room(at + text.length * 3 + 1)
     at += buffer.write(text, at)
-    if (lf) buffer[at++] = 0x0a
+    buffer[at++] = 0x0a
   }
   return { buffer, length: at }
 }
@@ -55,20 +57,20 @@ function encodedRunEnd(records: Rec[], i: number): number {
   let j = i + 1
   for (; j < records.length; j++) {
     const next = records[j]
-    if (!(next instanceof EncodedLine) || next.text !== first.text || next.start !== end) break
+    if (!(next instanceof EncodedLine) || next.bytes !== first.bytes || next.start !== end) break
     end = next.end
   }
   return j
 }
 
 /**
- * A record that a source's worker thread already encoded as a JSON line (LF included):
- * `text.slice(start, end)`. Only a sink that declared `acceptsJsonLines` receives these, through
- * `encodeJsonl`; `recordOf` turns one back into the record (dead letters).
+ * A record that a source's worker thread already encoded as a JSON line, UTF-8, LF included:
+ * `bytes[start, end)`. Only a sink that declared `acceptsJsonLines` receives these, through
+ * `writeJsonl`/`encodeJsonl`; `recordOf` turns one back into the record (dead letters).
  */
 export class EncodedLine {
   constructor(
-    readonly text: string,
+    readonly bytes: Buffer,
     readonly start: number,
     readonly end: number,
   ) {}
@@ -76,23 +78,16 @@ export class EncodedLine {
 
 /** The record itself, also for one carried as an EncodedLine. */
 export function recordOf(r: Rec): Rec {
-  return r instanceof EncodedLine ? (JSON.parse(r.text.slice(r.start, r.end)) as Rec) : r
+  return r instanceof EncodedLine ? (JSON.parse(r.bytes.toString('utf8', r.start, r.end)) as Rec) : r
 }
 
-/**
- * Records as EncodedLine views of JSON-lines texts: `counts[t]` lines in `texts[t]`, `ends[k]`
- * the end of line k within its text.
- */
-export function encodedLines(texts: readonly string[], counts: ArrayLike<number>, ends: ArrayLike<number>): Rec[] {
+/** Records as EncodedLine views of JSON lines in `bytes`, line k ending at `ends[k]`. */
+export function encodedLines(bytes: Buffer, ends: ArrayLike<number>): Rec[] {
   const out = new Array<Rec>(ends.length)
-  let k = 0
-  for (let t = 0; t < texts.length; t++) {
-    const text = texts[t]!
-    let start = 0
-    for (const last = k + counts[t]!; k < last; k++) {
-      out[k] = new EncodedLine(text, start, ends[k]!) as unknown as Rec
-      start = ends[k]!
-    }
+  let start = 0
+  for (let k = 0; k < ends.length; k++) {
+    out[k] = new EncodedLine(bytes, start, ends[k]!) as unknown as Rec
+    start = ends[k]!
   }
   return out
 }

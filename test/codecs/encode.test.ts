@@ -18,11 +18,12 @@ describe('encodeJsonl', () => {
   })
 
   it('writes lines a worker encoded as they are, mixed with plain records, and decodes them back for dead letters', () => {
-    const a = encodedLines(['{"i":1}\n', '{"i":2}\n{"i":3}\n'], [1, 2], [8, 8, 16])
-    const b = encodedLines(['{"j":"x"}\n'], [1], [10])
+    const a = encodedLines(Buffer.from('{"i":1}\n{"i":2}\n{"i":3}\n'), [8, 16, 24])
+    // UTF-8 bytes: 'é' and '日' take 2 and 3 bytes.
+    const b = encodedLines(Buffer.from('{"j":"é日"}\n'), [15])
     const mixed = [a[0]!, a[1]!, { plain: true }, a[2]!, b[0]!, a[0]!]
-    assert.equal(encodeJsonl(mixed), '{"i":1}\n{"i":2}\n{"plain":true}\n{"i":3}\n{"j":"x"}\n{"i":1}\n')
-    assert.deepEqual(mixed.map(recordOf), [{ i: 1 }, { i: 2 }, { plain: true }, { i: 3 }, { j: 'x' }, { i: 1 }])
+    assert.equal(encodeJsonl(mixed), '{"i":1}\n{"i":2}\n{"plain":true}\n{"i":3}\n{"j":"é日"}\n{"i":1}\n')
+    assert.deepEqual(mixed.map(recordOf), [{ i: 1 }, { i: 2 }, { plain: true }, { i: 3 }, { j: 'é日' }, { i: 1 }])
     // The same bytes through a reused write buffer, starting too small to hold them.
     const { buffer, length } = writeJsonl([...mixed, { u: 'é日' }], Buffer.alloc(4))
     assert.equal(buffer.toString('utf8', 0, length), encodeJsonl(mixed) + '{"u":"é日"}\n')

@@ -58,11 +58,8 @@ export interface ChunkResult {
   seq: number
   /** Records that passed every step, in input order (empty when `encoded` holds them). */
   records: Rec[]
-  /**
-   * With `jsonLines`: the records as JSON-lines texts, `counts[t]` lines in `texts[t]`, `ends[k]`
-   * where line k ends in its text (see worker.ts for why several texts).
-   */
-  encoded?: { texts: string[]; counts: Uint32Array; ends: Uint32Array }
+  /** With `jsonLines`: the records as JSON lines (UTF-8) in `bytes`, line k ending at `ends[k]`. */
+  encoded?: { bytes: SharedArrayBuffer; ends: Uint32Array }
   /** With `preaggregate`: the aggregate's entries for the chunk (then `records` is empty). */
   partial?: AggregatePartial
   /** Line of each record, relative to the chunk (1 = the chunk's first line). */

@@ -554,7 +554,7 @@ function fromWorker(r: ChunkResult, base: number): DecodedChunk {
   }
   // A partial stands for the chunk's records: one record, at the chunk's first line.
   if (r.partial) return { records: [new PartialRecord(r.partial) as unknown as Rec], lines: Uint32Array.of(base + 1), errors: r.errors }
-  return { records: r.encoded ? encodedLines(r.encoded.texts, r.encoded.counts, r.encoded.ends) : r.records, lines, errors: r.errors }
+  return { records: r.encoded ? encodedLines(Buffer.from(r.encoded.bytes), r.encoded.ends) : r.records, lines, errors: r.errors }
 }
 
 /** What the worker's steps did, with each failure's origin. */
