@@ -63,6 +63,15 @@ async function run(dir: string, threads: number | string, o: { reset?: boolean; 
   return { status: r.status, out: r.out('out'), letters, counts }
 }
 
+/** Runs with other thread counts give the rows, dead letters and counts of `one`, in order. */
+function assertSameRun(others: { out: unknown; letters: unknown; counts: unknown }[], one: { out: unknown; letters: unknown; counts: unknown }): void {
+  for (const other of others) {
+    assert.deepEqual(other.out, one.out)
+    assert.deepEqual(other.letters, one.letters)
+    assert.deepEqual(other.counts, one.counts)
+  }
+}
+
 test('threads: 2 decodes and runs filter/map in workers with the same records, order, dead letters and counts as threads: 1', async () => {
   const dir = freshDir()
   writeFileSync(join(dir, 'data.csv'), messyCsv(6000, 7))
@@ -76,11 +85,7 @@ test('threads: 2 decodes and runs filter/map in workers with the same records, o
   assert.ok(one.letters.some((l) => l.component === 'big'), 'empty amounts (null) fail the filter and are dead-lettered')
   assert.ok(one.letters.some((l) => l.component === 'in' && String(l.raw).includes(',abc,')), 'amounts that are no number are dead-lettered by the source')
   assert.ok(one.out.some((r) => String(r.note).includes('\n')), 'multi-line fields survive')
-  for (const other of [two, three]) {
-    assert.deepEqual(other.out, one.out)
-    assert.deepEqual(other.letters, one.letters)
-    assert.deepEqual(other.counts, one.counts)
-  }
+  assertSameRun([two, three], one)
 })
 
 test('dead letters from workers carry the absolute line of the record', async () => {
@@ -311,12 +316,8 @@ test('workers pre-aggregate for a global aggregate: rows, group order, dead lett
   assert.ok(one.out.length > 100, `${one.out.length} groups`)
   assert.ok(one.letters.some((l) => l.component === 'per_note'), 'the aggregate rejects some records')
   assert.ok(one.letters.some((l) => l.component === 'in') && one.letters.some((l) => l.component === 'big'))
-  for (const other of [two, three]) {
-    // Same groups in the same order (first appearance), same sums to the last bit.
-    assert.deepEqual(other.out, one.out)
-    assert.deepEqual(other.letters, one.letters)
-    assert.deepEqual(other.counts, one.counts)
-  }
+  // Same groups in the same order (first appearance), same sums to the last bit.
+  assertSameRun([two, three], one)
 })
 
 test('pre-aggregation gives way where merging could not equal one thread: many groups per chunk, a small max_keys', async () => {
@@ -340,7 +341,5 @@ test('pre-aggregation gives way where merging could not equal one thread: many g
   assert.equal(two.partials, 0)
   assert.equal(one.out.length, 3000)
   assert.ok(one.letters.filter((l) => l.component === 'per_note' && /state limit reached/.test(String(l.message))).length > 1000)
-  assert.deepEqual(two.out, one.out)
-  assert.deepEqual(two.letters, one.letters)
-  assert.deepEqual(two.counts, one.counts)
+  assertSameRun([two], one)
 })
