@@ -13,7 +13,7 @@ import { interpolateString } from '../config/env-reference.js'
 import { heapMatches, heapPlan, memoryFlags, MIN_MEMORY_LIMIT_MIB } from '../core/memory.js'
 import { prewarmChunkWorkers } from '../core/threads/spawn.js'
 import { parseByteSize } from '../core/units.js'
-import { threadsWanted } from '../sources/file/threads.js'
+import { isGzip, threadsWanted } from '../sources/file/threads.js'
 
 /** Set in the child: it runs the pipeline itself. */
 export const LAUNCHED_ENV = 'SLUICE_LAUNCHED'
@@ -76,13 +76,12 @@ export function prewarmCount(argv: readonly string[], env: NodeJS.ProcessEnv): n
       }
       if (value('type') !== 'file' || typeof value('path') !== 'string') continue
       const path = resolve(dirname(file), value('path') as string)
-      const compression = value('compression') ?? 'auto'
       const threads = value('threads') ?? 'auto'
       n = Math.max(
         n,
         threadsWanted(threads === 'auto' ? 'auto' : Number(threads), {
           follow: value('follow') === true || value('follow') === 'true',
-          gzip: compression === 'gzip' || (compression === 'auto' && path.endsWith('.gz')),
+          gzip: isGzip(String(value('compression') ?? 'auto'), path),
           bytes: /[*?[{]/.test(path) ? Infinity : statSync(path).size,
         }),
       )

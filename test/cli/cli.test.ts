@@ -23,6 +23,13 @@ function caseDir(name: string): string {
   return d
 }
 
+/** A fresh folder holding `files` (name → text): a CLI case's input and config. */
+function caseWith(name: string, files: Record<string, string>): string {
+  const dir = caseDir(name)
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
+  return dir
+}
+
 /** Run the CLI to completion (bounded), from `cwd`. */
 function sluice(args: string[], cwd = tmp, env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 60_000 })
@@ -43,8 +50,7 @@ function assertConfigError(r: SpawnSyncReturns<string>, code: string, where: str
 
 /** Write `yaml` as a config in a fresh folder and `validate` it. */
 function validate(name: string, yaml: string, env?: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
-  const dir = caseDir(name)
-  writeFileSync(join(dir, `${name}.yaml`), yaml)
+  const dir = caseWith(name, { [`${name}.yaml`]: yaml })
   return sluice(['validate', `${name}.yaml`], dir, env)
 }
 
@@ -229,11 +235,9 @@ test('validate: a missing config file exits 2 with SLC_CONFIG_FILE', () => {
 // ── run ──
 
 test('run: CSV → filter → SQLite writes the expected rows and prints the summary', () => {
-  const dir = caseDir('run-sqlite')
-  writeFileSync(join(dir, 'orders.csv'), 'id,status,amount\n1,paid,10.5\n2,open,3\n3,paid,7\n4,paid,0\n5,refunded,2\n')
-  writeFileSync(
-    join(dir, 'p.yaml'),
-    `
+  const dir = caseWith('run-sqlite', {
+    'orders.csv': 'id,status,amount\n1,paid,10.5\n2,open,3\n3,paid,7\n4,paid,0\n5,refunded,2\n',
+    'p.yaml': `
 data_dir: .sluice
 sources:
   orders: { type: file, path: orders.csv, format: csv }
@@ -242,7 +246,7 @@ transforms:
 sinks:
   db: { type: sqlite, inputs: [paid], path: out/orders.db, table: orders }
 `,
-  )
+  })
   const r = sluice(['run', 'p.yaml', '--no-progress'], dir)
   assert.equal(r.status, 0, r.stderr)
   assert.match(r.stderr, /Pipeline completed/)
@@ -266,11 +270,9 @@ test('run: threads: 2 decodes in chunk workers started from the bundle (prewarme
   const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ id: i, ms: (i * 37) % 1000, page: `/p/${i % 13}` }))
   lines[4321] = '{"id": 4321, "ms": '
   const run = (threads: number) => {
-    const dir = caseDir(`run-threads-${threads}`)
-    writeFileSync(join(dir, 'in.jsonl'), lines.join('\n') + '\n')
-    writeFileSync(
-      join(dir, 'p.yaml'),
-      `
+    const dir = caseWith(`run-threads-${threads}`, {
+      'in.jsonl': lines.join('\n') + '\n',
+      'p.yaml': `
 data_dir: .sluice
 sources:
   in: { type: file, path: in.jsonl, format: jsonl, threads: ${threads}, read_buffer: 64KiB }
@@ -280,7 +282,7 @@ transforms:
 sinks:
   out: { type: file, inputs: [secs], path: out.jsonl, format: jsonl }
 `,
-    )
+    })
     const r = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, BIN, 'run', 'p.yaml', '--no-progress', '--quiet', '--log-level', 'debug'], { cwd: dir, encoding: 'utf8', timeout: 60_000 })
     assert.equal(r.status, 0, r.stderr)
     const letters = readFileSync(join(dir, '.sluice/dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { code: string; origin: { line: number } })
@@ -301,11 +303,9 @@ sinks:
 
 test('run: a RecordError from a function module that imports `sluice` keeps its code and message', () => {
   // The module's RecordError is dist/index.js's class, the CLI runs the bundle's copy: another class.
-  const dir = caseDir('run-function-record-error')
-  writeFileSync(join(dir, 'orders.jsonl'), '{"id":1,"payload":"{\\"a\\":1}"}\n{"id":2,"payload":"{"}\n')
-  writeFileSync(
-    join(dir, 'p.yaml'),
-    `
+  const dir = caseWith('run-function-record-error', {
+    'orders.jsonl': '{"id":1,"payload":"{\\"a\\":1}"}\n{"id":2,"payload":"{"}\n',
+    'p.yaml': `
 data_dir: .sluice
 sources:
   orders: { type: file, path: orders.jsonl, format: jsonl }
@@ -314,7 +314,7 @@ transforms:
 sinks:
   out: { type: file, inputs: [parse], path: out.jsonl, format: jsonl }
 `,
-  )
+  })
   const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet'], dir)
   assert.equal(r.status, 0, r.stderr)
   assert.equal(readFileSync(join(dir, 'out.jsonl'), 'utf8'), '{"id":1,"payload":{"a":1}}\n')
@@ -323,18 +323,16 @@ sinks:
 })
 
 test('run: stdout sink with format: table prints aligned rows', () => {
-  const dir = caseDir('run-table')
-  writeFileSync(join(dir, 'in.csv'), 'id,name,score\n1,ann,9.5\n22,bartholomew,10\n333,cy,7.25\n')
-  writeFileSync(
-    join(dir, 'p.yaml'),
-    `
+  const dir = caseWith('run-table', {
+    'in.csv': 'id,name,score\n1,ann,9.5\n22,bartholomew,10\n333,cy,7.25\n',
+    'p.yaml': `
 data_dir: .sluice
 sources:
   in: { type: file, path: in.csv, format: csv }
 sinks:
   show: { type: stdout, inputs: [in], format: table }
 `,
-  )
+  })
   const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet'], dir)
   assert.equal(r.status, 0, r.stderr)
   const lines = r.stdout.split('\n').filter((l) => l.trim() !== '')
@@ -355,11 +353,9 @@ sinks:
 })
 
 test('run --profile writes a CPU profile and a flamegraph of the run', () => {
-  const dir = caseDir('run-profile')
-  writeFileSync(join(dir, 'in.csv'), 'id,amount\n' + Array.from({ length: 2000 }, (_, i) => `${i},${i % 7}.5`).join('\n') + '\n')
-  writeFileSync(
-    join(dir, 'p.yaml'),
-    `
+  const dir = caseWith('run-profile', {
+    'in.csv': 'id,amount\n' + Array.from({ length: 2000 }, (_, i) => `${i},${i % 7}.5`).join('\n') + '\n',
+    'p.yaml': `
 data_dir: .sluice
 sources:
   in: { type: file, path: in.csv, format: csv }
@@ -368,7 +364,7 @@ transforms:
 sinks:
   out: { type: file, inputs: [big], path: out.jsonl, format: jsonl }
 `,
-  )
+  })
   const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet', '--profile', 'prof'], dir)
   assert.equal(r.status, 0, r.stderr)
   const files = readdirSync(join(dir, 'prof'))
@@ -434,17 +430,15 @@ function runWithSignals(dir: string, args: string[], signals: [number, NodeJS.Si
 }
 
 test('SIGTERM stops an unbounded pipeline cleanly: drain, summary "stopped", exit 0', async () => {
-  const dir = caseDir('sigterm')
-  writeFileSync(
-    join(dir, 'p.yaml'),
-    `
+  const dir = caseWith('sigterm', {
+    'p.yaml': `
 data_dir: .sluice
 sources:
   gen: { type: generator, rate: 2000, fields: { id: sequence } }
 sinks:
   out: { type: file, inputs: [gen], path: out/events.jsonl }
 `,
-  )
+  })
   const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1500, 'SIGTERM']])
   assert.equal(r.code, 0, r.stderr)
   assert.ok(r.afterSignalMs >= 0 && r.afterSignalMs < 5000, `exited ${r.afterSignalMs.toFixed(0)} ms after SIGTERM`)
@@ -461,13 +455,11 @@ sinks:
 })
 
 test('a second signal exits at once with 130 while the drain is stuck', async () => {
-  const dir = caseDir('second-signal')
   // A batch function that never returns: the drain can never finish. (The interval stands for
   // the socket a real stuck call would hold open.)
-  writeFileSync(join(dir, 'stuck.mjs'), 'export default function stuck() { return new Promise(() => { setInterval(() => {}, 1000) }) }\n')
-  writeFileSync(
-    join(dir, 'p.yaml'),
-    `
+  const dir = caseWith('second-signal', {
+    'stuck.mjs': 'export default function stuck() { return new Promise(() => { setInterval(() => {}, 1000) }) }\n',
+    'p.yaml': `
 data_dir: .sluice
 sources:
   gen: { type: generator, rate: 2000 }
@@ -476,7 +468,7 @@ transforms:
 sinks:
   out: { type: file, inputs: [hang], path: out/events.jsonl }
 `,
-  )
+  })
   const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1000, 'SIGTERM'], [2000, 'SIGINT']], 20_000)
   assert.equal(r.code, 130, r.stderr)
   assert.ok(r.afterSignalMs < 4000, `exited ${r.afterSignalMs.toFixed(0)} ms after the first signal`)
@@ -485,11 +477,9 @@ sinks:
 })
 
 test('a stuck drain gives up at shutdown_timeout: exit 1 with SLC_SHUTDOWN_TIMEOUT, no hang', async () => {
-  const dir = caseDir('shutdown-timeout')
-  writeFileSync(join(dir, 'stuck.mjs'), 'export default function stuck() { return new Promise(() => { setInterval(() => {}, 1000) }) }\n')
-  writeFileSync(
-    join(dir, 'p.yaml'),
-    `
+  const dir = caseWith('shutdown-timeout', {
+    'stuck.mjs': 'export default function stuck() { return new Promise(() => { setInterval(() => {}, 1000) }) }\n',
+    'p.yaml': `
 data_dir: .sluice
 shutdown_timeout: 500ms
 sources:
@@ -499,7 +489,7 @@ transforms:
 sinks:
   out: { type: file, inputs: [hang], path: out/events.jsonl }
 `,
-  )
+  })
   const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1000, 'SIGTERM']], 20_000)
   assert.equal(r.code, 1, r.stderr)
   assert.ok(r.afterSignalMs < 6000, `exited ${r.afterSignalMs.toFixed(0)} ms after SIGTERM`)
@@ -509,11 +499,9 @@ sinks:
 })
 
 test('a pipeline that stalls on a promise nothing can settle exits 1, not 0', () => {
-  const dir = caseDir('stall')
-  writeFileSync(join(dir, 'stall.mjs'), 'export default function stall() { return new Promise(() => {}) }\n')
-  writeFileSync(
-    join(dir, 'p.yaml'),
-    `
+  const dir = caseWith('stall', {
+    'stall.mjs': 'export default function stall() { return new Promise(() => {}) }\n',
+    'p.yaml': `
 data_dir: .sluice
 sources:
   gen: { type: generator, count: 10 }
@@ -522,7 +510,7 @@ transforms:
 sinks:
   out: { type: file, inputs: [hang], path: out/events.jsonl }
 `,
-  )
+  })
   const r = sluice(['run', 'p.yaml', '--no-progress'], dir)
   assert.equal(r.status, 1, r.stderr)
   assert.match(r.stderr, /SLC_INTERNAL/)
@@ -561,12 +549,10 @@ sinks:
 })
 
 test('memory_limit: a pipeline that outgrows it stops with SLC_MEMORY_LIMIT, not a V8 crash report', () => {
-  const dir = caseDir('memory-limit-oom')
   // A function that keeps every record (and a copy of a large string) forever.
-  writeFileSync(join(dir, 'hoard.mjs'), "const kept = []\nexport default function hoard(r) { kept.push({ r, pad: 'x'.repeat(2000) + r.id }); return r }\n")
-  writeFileSync(
-    join(dir, 'p.yaml'),
-    `
+  const dir = caseWith('memory-limit-oom', {
+    'hoard.mjs': "const kept = []\nexport default function hoard(r) { kept.push({ r, pad: 'x'.repeat(2000) + r.id }); return r }\n",
+    'p.yaml': `
 data_dir: .sluice
 memory_limit: 80MiB
 sources:
@@ -576,7 +562,7 @@ transforms:
 sinks:
   out: { type: file, inputs: [hoard], path: /dev/null }
 `,
-  )
+  })
   const r = sluice(['run', 'p.yaml', '--no-progress'], dir)
   assert.equal(r.status, 1, r.stderr)
   assert.match(r.stderr, /error\[SLC_MEMORY_LIMIT\]: the pipeline needed more memory than memory_limit \(80 MiB\) allows/)
@@ -585,10 +571,8 @@ sinks:
 })
 
 test('memory_limit: SIGTERM to the command reaches the pipeline once: a clean stop, exit 0', async () => {
-  const dir = caseDir('memory-limit-sigterm')
-  writeFileSync(
-    join(dir, 'p.yaml'),
-    `
+  const dir = caseWith('memory-limit-sigterm', {
+    'p.yaml': `
 data_dir: .sluice
 memory_limit: 96MiB
 sources:
@@ -596,7 +580,7 @@ sources:
 sinks:
   out: { type: file, inputs: [gen], path: out/events.jsonl }
 `,
-  )
+  })
   const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1000, 'SIGTERM']])
   assert.equal(r.code, 0, r.stderr)
   assert.match(r.stderr, /Pipeline stopped/)

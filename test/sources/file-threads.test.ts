@@ -30,10 +30,8 @@ function messyCsv(rows: number, seed: number): string {
   return s
 }
 
-const config = (threads: number | string, extra = '') => `
-data_dir: state
-sources:
-  in:
+/** The source of messyCsv's data.csv and the filter after it, as config lines under `sources:`/`transforms:`. */
+const messySource = (threads: number | string, extra = '') => `  in:
     type: file
     path: data.csv
     format: csv
@@ -43,7 +41,12 @@ sources:
     dead_letter: dlq
     csv: { columns: { id: int, amount: float } }${extra}
 transforms:
-  big: { type: filter, inputs: [in], condition: 'amount > 20.0', dead_letter: dlq }
+  big: { type: filter, inputs: [in], condition: 'amount > 20.0', dead_letter: dlq }`
+
+const config = (threads: number | string, extra = '') => `
+data_dir: state
+sources:
+${messySource(threads, extra)}
   cents: { type: map, inputs: [big], set: { cents: 'int(amount * 100.0)', shout: 'note + "!"' }, dead_letter: dlq }
 sinks:
   out: { type: collect, inputs: [cents], name: out }
@@ -258,17 +261,7 @@ sinks:
 const aggregateConfig = (threads: number, aggregate: string) => `
 data_dir: state-${threads}
 sources:
-  in:
-    type: file
-    path: data.csv
-    format: csv
-    threads: ${threads}
-    read_buffer: 4KiB
-    max_record_bytes: 2KiB
-    dead_letter: dlq
-    csv: { columns: { id: int, amount: float } }
-transforms:
-  big: { type: filter, inputs: [in], condition: 'amount > 20.0', dead_letter: dlq }
+${messySource(threads)}
   per_note:
     type: aggregate
     inputs: [big]

@@ -94,7 +94,7 @@ function serve(setup: WorkerSetup): void {
         s = next
         decoded += out.records.length + prefiltered()
         for (const e of out.errors) errors.push(e)
-        const first = lines.length
+        const from = lines.length
         if (steps.length === 0) {
           for (let k = 0; k < out.records.length; k++) {
             records.push(out.records[k]!)
@@ -110,12 +110,12 @@ function serve(setup: WorkerSetup): void {
         }
         if (folding) {
           kept.length = 0
-          for (let k = first; k < records.length; k++) kept.push(records[k]!)
+          for (let k = from; k < records.length; k++) kept.push(records[k]!)
           folded += kept.length
           aggregate!.process(kept, {
             partition: '',
             now: 0,
-            reject: (i, error) => foldFailures.push(failureOf(i, kept[i]!, agg!.id, lines[first + i]!, error)),
+            reject: (i, error) => foldFailures.push(failureOf(i, kept[i]!, agg!.id, lines[from + i]!, error)),
           })
           folding = aggregate!.partialFits
         }

@@ -420,9 +420,7 @@ export class Aggregate implements StatefulTransform {
         default:
           this.#addGlobal(r, t, seq)
       }
-      if (this.#keys > this.#maxKeys || this.#bytes > this.#maxBytes) {
-        if (this.#onLimit === 'emit_early') this.#evict()
-      }
+      this.#emitEarlyOverBound()
     }
     vals.fill(undefined) // do not keep the last record's values alive
     return batchMax
@@ -455,8 +453,7 @@ export class Aggregate implements StatefulTransform {
    */
   takePartial(received: number): AggregatePartial | undefined {
     const w = this.#windows.get(0)
-    const fits = this.#keys <= PARTIAL_MAX_KEYS && this.#bytes <= PARTIAL_MAX_BYTES
-    const partial = fits ? { received, groups: w ? [...w.groups.values()].map((g) => this.#snapGroup(g)) : [] } : undefined
+    const partial = this.partialFits ? { received, groups: w ? [...w.groups.values()].map((g) => this.#snapGroup(g)) : [] } : undefined
     this.#windows = new Map()
     this.#curWin = undefined
     this.#partitions = new Map()
@@ -472,14 +469,20 @@ export class Aggregate implements StatefulTransform {
     return this.#keys <= PARTIAL_MAX_KEYS && this.#bytes <= PARTIAL_MAX_BYTES
   }
 
-  /** Merge a worker's partial: as if its records had arrived here, in order. No event times. */
-  #absorbPartial(p: AggregatePartial): number {
+  /** The global window, created on first use. */
+  #globalWindow(): Win {
     let w = this.#curWin
     if (w === undefined) {
       w = this.#windows.get(0)
       if (w === undefined) this.#windows.set(0, (w = new Win(0, 0)))
       this.#curWin = w
     }
+    return w
+  }
+
+  /** Merge a worker's partial: as if its records had arrived here, in order. No event times. */
+  #absorbPartial(p: AggregatePartial): number {
+    const w = this.#globalWindow()
     this.#seq += p.received
     for (const gs of p.groups as BaseSnap[]) {
       const src = this.#restoreGroup(gs, 0, 0)
@@ -493,7 +496,7 @@ export class Aggregate implements StatefulTransform {
       }
     }
     // reservePartial kept room for this partial; the estimate is checked all the same.
-    if ((this.#keys > this.#maxKeys || this.#bytes > this.#maxBytes) && this.#onLimit === 'emit_early') this.#evict()
+    this.#emitEarlyOverBound()
     return -Infinity
   }
 
@@ -721,16 +724,11 @@ export class Aggregate implements StatefulTransform {
   }
 
   #addGlobal(r: Rec, t: number, seq: number): void {
-    let w = this.#curWin
-    if (w === undefined) {
-      if (this.#flushed) {
-        this.#lateReject(t, NaN, NaN)
-        return
-      }
-      w = this.#windows.get(0)
-      if (w === undefined) this.#windows.set(0, (w = new Win(0, 0)))
-      this.#curWin = w
+    if (this.#curWin === undefined && this.#flushed) {
+      this.#lateReject(t, NaN, NaN)
+      return
     }
+    const w = this.#globalWindow()
     const key = this.#keyOf(r)
     let g = w.groups.get(key)
     if (g === undefined) {
@@ -1225,6 +1223,11 @@ export class Aggregate implements StatefulTransform {
     this.#windows.delete(w.start)
     this.#keys -= w.groups.size
     for (const g of w.groups.values()) this.#bytes -= g.bytes
+  }
+
+  /** Over max_keys or max_state_bytes under emit_early: evict. */
+  #emitEarlyOverBound(): void {
+    if ((this.#keys > this.#maxKeys || this.#bytes > this.#maxBytes) && this.#onLimit === 'emit_early') this.#evict()
   }
 
   /** emit_early: emit and drop the oldest entries until under 90% of the bounds. */
