@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// The `sluice` command: runs the compiled CLI (built by `npm install` through the `prepare` script).
-import { launch, prewarm } from '../dist/bundle/launch.js'
+// The `sluice` command: runs the compiled CLI (built by `npm install` through the `prepare` script),
+// with the code caches the build wrote (dist/cli/code-cache.js).
+import { fileURLToPath } from 'node:url'
+import { requireCached } from '../dist/cli/code-cache.js'
+
+const bundle = (name) => fileURLToPath(new URL(`../dist/bundle/${name}`, import.meta.url))
+const { launch, prewarm } = requireCached(bundle('launch.cjs'))
 
 // Under `memory_limit`, `sluice run` runs the pipeline in a child node started with heap sizes
 // that fit the limit, and only waits here (cli/launch.ts). No top-level await: a pipeline that
@@ -9,10 +14,9 @@ launch(process.argv).then((code) => {
   if (code !== undefined) process.exitCode = code
   else {
     prewarm(process.argv)
-    return import('../dist/bundle/cli.js').then(({ main }) => runHere(main))
+    return runHere(requireCached(bundle('cli.cjs')).main)
   }
 })
-
 function runHere(main) {
   let finished = false
   // The event loop ran dry while the command was still running: something awaits a promise that

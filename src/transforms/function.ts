@@ -6,6 +6,7 @@ import { defineTransform, type BatchTransform } from '../component/define.js'
 import { path, z } from '../component/options.js'
 import type { Rec } from '../core/batch.js'
 import { RecordError, SluiceError, isRecordError } from '../core/errors.js'
+import { dynamicImport } from '../core/dynamic-import.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a user's function has any signature
 type UserFunction = (...args: any[]) => unknown
@@ -178,20 +179,20 @@ async function loadFunction(id: string, baseDir: string, module: string, exportN
     if (TS_EXTENSIONS.has(extname(file))) {
       // tsx compiles TypeScript on the fly, scoped to this import (no global loader hook). It is
       // imported lazily: pipelines without a TypeScript function never pay for loading it.
-      const { tsImport } = await import('tsx/esm/api')
+      const { tsImport } = (await dynamicImport('tsx/esm/api')) as typeof import('tsx/esm/api')
       mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>
     } else {
-      mod = (await import(url)) as Record<string, unknown>
+      mod = await dynamicImport(url)
     }
   } catch (e) {
     throw fail(`cannot load module ${file}: ${e instanceof Error ? e.message : String(e)}`, e)
   }
   let value = mod[exportName]
   // A CommonJS module's `module.exports = fn` arrives as `default`; `exports.name = fn` may sit
-  // under `default` too, depending on how Node detected the names.
-  if (value === undefined && exportName !== 'default' && typeof mod.default === 'object' && mod.default !== null) {
-    value = (mod.default as Record<string, unknown>)[exportName]
-  }
+  // under `default` too, depending on how Node detected the names. A TypeScript module outside
+  // an ES-module package is compiled to CommonJS: its `export default` is then `default.default`.
+  const commonJs = typeof mod.default === 'object' && mod.default !== null ? (mod.default as Record<string, unknown>) : undefined
+  if (commonJs && (value === undefined || (exportName === 'default' && commonJs.__esModule === true))) value = commonJs[exportName]
   if (value === undefined) {
     const names = Object.keys(mod).filter((k) => k !== '__esModule')
     throw fail(`module ${file} has no export "${exportName}" (it exports: ${names.length ? names.join(', ') : 'nothing'})`)

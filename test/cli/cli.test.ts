@@ -322,6 +322,36 @@ sinks:
   assert.deepEqual(letters.map((d) => [d.component, d.code, d.message]), [['parse', 'SLC_RECORD_PARSE', 'payload of order 2 is not JSON']])
 })
 
+test('run: a TypeScript function module outside an ES-module package loads through the bundle', () => {
+  // The case folder has no package.json, so tsx compiles the module to CommonJS (`export default`
+  // becomes `default.default`), and the CLI bundle imports tsx through cli/code-cache.ts's import().
+  const dir = caseWith('run-function-typescript', {
+    'enrich.ts': readFileSync(join(ROOT, 'test/fixtures/functions/enrich.ts'), 'utf8'),
+    'orders.csv': 'amount,currency\n10,EUR\n4,USD\n1,XXX\n',
+    'p.yaml': `
+data_dir: .sluice
+sources:
+  orders: { type: file, path: orders.csv, format: csv, csv: { columns: { amount: float, currency: string } } }
+transforms:
+  enrich: { type: function, inputs: [orders], module: enrich.ts }
+  split: { type: function, inputs: [enrich], module: enrich.ts, export: split }
+sinks:
+  out: { type: file, inputs: [split], path: out.jsonl, format: jsonl }
+`,
+  })
+  const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet'], dir)
+  assert.equal(r.status, 0, r.stderr)
+  assert.deepEqual(
+    readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>),
+    [
+      { amount: 10, currency: 'EUR', amount_eur: 10 },
+      { amount: 10, currency: 'EUR', amount_eur: 10, copy: true },
+      { amount: 4, currency: 'USD', amount_eur: 2 },
+      { amount: 4, currency: 'USD', amount_eur: 2, copy: true },
+    ],
+  )
+})
+
 test('run: stdout sink with format: table prints aligned rows', () => {
   const dir = caseWith('run-table', {
     'in.csv': 'id,name,score\n1,ann,9.5\n22,bartholomew,10\n333,cy,7.25\n',
