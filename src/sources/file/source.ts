@@ -41,6 +41,12 @@ export interface FilePosition extends DecoderPosition {
 const GZIP_CHUNK = 256 * 1024
 /** Bytes decoded and emitted at a time out of each read (see WorkBuffer.decodeSlice). */
 const DECODE_SLICE = 64 * 1024
+/**
+ * Bytes read at a time when this thread decodes between worker chunks (catchUp): the header, or
+ * the records around a chunk not cut at a boundary. It needs only one whole record, and the
+ * workers wait for it: a whole read_buffer (1 MiB) of W1 took ~25 ms here, serial, at the start.
+ */
+const CATCH_UP_READ = 64 * 1024
 /** Bytes hashed to recognise a file; small files use all they have. */
 const FINGERPRINT_BYTES = 1024
 
@@ -416,7 +422,7 @@ export class FileSource implements Source {
     let pos = start
     for (;;) {
       const free = work.freeRegion()
-      const { bytesRead } = await fh.read(work.buf, free.offset, Math.min(free.length, this.o.read_buffer), pos)
+      const { bytesRead } = await fh.read(work.buf, free.offset, Math.min(free.length, CATCH_UP_READ), pos)
       pos += bytesRead
       const final = bytesRead === 0
       const before = decoder.position().offset
