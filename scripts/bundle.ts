@@ -75,7 +75,8 @@ const result = await build({
   banner: { js: "var __sluiceModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   minifyWhitespace: true,
   plugins: [withoutZodLocales],
-  // Maps through tsc's own maps back to src/*.ts.
+  // Maps through tsc's own maps back to src/*.ts, for `node --enable-source-maps` (which loads the
+  // bundles without their code caches: cli/code-cache.ts).
   sourcemap: true,
   sourcesContent: false,
   metafile: true,

@@ -43,18 +43,30 @@ function compile(file: string, cache: 'use' | 'ignore'): { script: Script; hash:
   return { script, hash }
 }
 
+/** The bundle's import()s go through core/dynamic-import.ts, which calls this one. */
+function lendImport(): void {
+  ;(globalThis as Record<symbol, unknown>)[LENT_IMPORT] ??= (specifier: string) => import(specifier)
+}
+
 /** Runs a compiled CommonJS bundle and returns its exports. */
 function run(script: Script, file: string): unknown {
-  // The bundle's import()s go through core/dynamic-import.ts, which calls this one.
-  ;(globalThis as Record<symbol, unknown>)[LENT_IMPORT] ??= (specifier: string) => import(specifier)
+  lendImport()
   const module = { exports: {} as unknown }
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file))
   return module.exports
 }
 
-/** `require(file)` for a bundle, compiled with its code cache when V8 accepts it. */
+/**
+ * `require(file)` for a bundle, compiled with its code cache when V8 accepts it. Under
+ * `node --enable-source-maps` it is a plain `require`: Node 20 maps the stack traces of code the
+ * module loader compiled, not of a `vm.Script`'s.
+ */
 export function requireCached<T>(file: string): T {
+  if (process.sourceMapsEnabled) {
+    lendImport()
+    return createRequire(import.meta.url)(file) as T
+  }
   return run(compile(file, 'use').script, file) as T
 }
 

@@ -265,7 +265,7 @@ sinks:
 })
 
 test('run: threads: 2 decodes in chunk workers started from the bundle (prewarmed), with the output of threads: 1', () => {
-  // bin/sluice.js runs dist/bundle/cli.js; the pool finds its worker beside the chunk that holds it.
+  // bin/sluice.js runs dist/bundle/cli.cjs; the pool starts dist/bundle/worker.js beside it.
   const preload = join(ROOT, 'test/fixtures/log-workers.mjs')
   const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ id: i, ms: (i * 37) % 1000, page: `/p/${i % 13}` }))
   lines[4321] = '{"id": 4321, "ms": '

@@ -1,7 +1,7 @@
 // Starting chunk workers (worker.ts), and starting them early: a worker takes ~45 ms to boot
 // and load its code (~90 ms when two start while the main thread is busy), which the first
-// chunk of a file waited for. `sluice run` prewarms workers before it loads the CLI (~120 ms of
-// module loading on the main thread), and the file source's pool claims them.
+// chunk of a file waited for. `sluice run` prewarms workers before it loads the CLI (~40 ms with
+// its code cache, ~120 ms without), and the file source's pool claims them.
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -20,8 +20,8 @@ const PREWARM_TTL_MS = 5000
 /**
  * The compiled worker entry. Node 20 cannot start a worker from a `.ts` file (loader hooks do
  * not reach worker threads), so when this module runs from `src/` (tests, tsx) the entry is
- * its build output in `dist/`, which `npm test` builds first. In the CLI bundle this code sits in a
- * chunk in dist/bundle/, beside the bundled worker.js (scripts/bundle.ts keeps every file there).
+ * its build output in `dist/`, which `npm test` builds first. In the CLI bundle (dist/bundle/cli.cjs
+ * or launch.cjs) it is dist/bundle/worker.js, which loads worker.cjs with its code cache.
  */
 function workerEntry(): URL {
   const here = new URL('./worker.js', import.meta.url)
