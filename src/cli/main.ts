@@ -173,7 +173,7 @@ async function stopProfile(profile: RunningProfile | undefined, log: Logger): Pr
   if (!profile) return
   try {
     const files = await profile.stop()
-    log.info({ cpuprofile: files.cpuprofile, flamegraph: files.flamegraph }, 'CPU profile written.')
+    log.info({ cpuprofile: files.cpuprofile, flamegraph: files.flamegraph, ...(files.threads.length > 0 && { worker_threads: files.threads }) }, 'CPU profile written.')
   } catch (e) {
     log.warn({ err: e }, 'Could not write the CPU profile.')
   }

@@ -1,6 +1,8 @@
 // `sluice run --profile`: a V8 CPU profile of the run, taken in-process through `node:inspector`,
 // written as a `.cpuprofile` (open it in Chrome DevTools → Performance, or speedscope) and as a
 // self-contained SVG flamegraph (open it in a browser: hover for a frame's time, click to zoom).
+// Chunk worker threads (core/threads/) sample themselves too while a profile runs: each gets a
+// `.cpuprofile` of its own, and the flamegraph shows every thread side by side under the root.
 import { Session } from 'node:inspector'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -17,6 +19,8 @@ export interface CpuProfile {
 export interface ProfileFiles {
   cpuprofile: string
   flamegraph: string
+  /** One `.cpuprofile` per chunk worker thread that ran during the profile. */
+  threads: string[]
 }
 
 export interface RunningProfile {
@@ -24,13 +28,22 @@ export interface RunningProfile {
   stop(): Promise<ProfileFiles>
 }
 
+/** A CPU profile of one thread, named for the flamegraph. */
+export interface ThreadProfile {
+  thread: string
+  profile: CpuProfile
+}
+
+export interface CpuSampling {
+  /** Stop sampling: the profile from the start. */
+  stop(): Promise<CpuProfile>
+}
+
 /**
- * Start sampling the CPU of this thread. `intervalUs` is V8's sampling interval (default 1000 µs:
- * overhead of a few per cent; finer intervals cost more).
+ * Sample the CPU of the calling thread (the main thread, or a worker thread: a session connects
+ * to its own thread's inspector) every `intervalUs` µs.
  */
-export async function startProfile(dir: string, name = `sluice-${timestamp()}`, intervalUs = 1000): Promise<RunningProfile> {
-  const out = resolve(dir)
-  mkdirSync(out, { recursive: true })
+export async function sampleCpu(intervalUs: number): Promise<CpuSampling> {
   const session = new Session()
   session.connect()
   const post = <T = unknown>(method: string, params?: object) =>
@@ -38,14 +51,55 @@ export async function startProfile(dir: string, name = `sluice-${timestamp()}`, 
   await post('Profiler.enable')
   await post('Profiler.setSamplingInterval', { interval: intervalUs })
   await post('Profiler.start')
+  return {
+    async stop() {
+      try {
+        return (await post<{ profile: CpuProfile }>('Profiler.stop')).profile
+      } finally {
+        session.disconnect()
+      }
+    },
+  }
+}
+
+/** The profile running in this process, which chunk worker threads join (see workerProfiling). */
+let running: { intervalUs: number; threads: ThreadProfile[] } | undefined
+
+/** The interval chunk workers sample at while `sluice run --profile` runs; undefined otherwise. */
+export function workerProfiling(): number | undefined {
+  return running?.intervalUs
+}
+
+/** Hand in a worker thread's profile (core/threads/pool.ts collects it before the worker stops). */
+export function addThreadProfile(thread: ThreadProfile): void {
+  running?.threads.push(thread)
+}
+
+/**
+ * Start sampling the CPU of this thread, and of the chunk worker threads that start while it
+ * runs. `intervalUs` is V8's sampling interval (default 1000 µs: overhead of a few per cent;
+ * finer intervals cost more).
+ */
+export async function startProfile(dir: string, name = `sluice-${timestamp()}`, intervalUs = 1000): Promise<RunningProfile> {
+  const out = resolve(dir)
+  mkdirSync(out, { recursive: true })
+  const sampling = await sampleCpu(intervalUs)
+  const threads: ThreadProfile[] = []
+  running = { intervalUs, threads }
   let stopped: Promise<ProfileFiles> | undefined
   const stop = async (): Promise<ProfileFiles> => {
-      const { profile } = await post<{ profile: CpuProfile }>('Profiler.stop')
-      session.disconnect()
-      const files = { cpuprofile: join(out, `${name}.cpuprofile`), flamegraph: join(out, `${name}.svg`) }
-      writeFileSync(files.cpuprofile, JSON.stringify(profile))
-      writeFileSync(files.flamegraph, renderFlamegraph(profile, { title: `Sluice CPU profile — ${name}` }))
-      return files
+    running = undefined
+    const profile = await sampling.stop()
+    const files: ProfileFiles = { cpuprofile: join(out, `${name}.cpuprofile`), flamegraph: join(out, `${name}.svg`), threads: [] }
+    writeFileSync(files.cpuprofile, JSON.stringify(profile))
+    for (const t of threads) {
+      const file = join(out, `${name}.${t.thread.replace(/[^\w.-]+/g, '-')}.cpuprofile`)
+      writeFileSync(file, JSON.stringify(t.profile))
+      files.threads.push(file)
+    }
+    const all = threads.length > 0 ? [{ thread: 'main thread', profile }, ...threads] : profile
+    writeFileSync(files.flamegraph, renderFlamegraph(all, { title: `Sluice CPU profile — ${name}${threads.length > 0 ? ` (${threads.length + 1} threads)` : ''}` }))
+    return files
   }
   return { stop: () => (stopped ??= stop()) }
 }
@@ -104,6 +158,18 @@ export function callTree(profile: CpuProfile): Frame {
   return root
 }
 
+/** One call tree for several threads: under the root, a frame per thread holding its tree. */
+export function threadsTree(threads: readonly ThreadProfile[]): Frame {
+  const root: Frame = { name: 'all', where: '', self: 0, total: 0, children: new Map() }
+  for (const { thread, profile } of threads) {
+    const tree = callTree(profile)
+    tree.name = thread
+    root.children.set(thread, tree)
+    root.total += tree.total
+  }
+  return root
+}
+
 function shortUrl(url: string): string {
   const u = url.replace(/^file:\/\//, '')
   const i = u.lastIndexOf('/node_modules/')
@@ -129,8 +195,8 @@ function colour(f: Frame): string {
  * A self-contained SVG flamegraph (root at the bottom, width ∝ total time). Frames narrower than
  * a tenth of a pixel are left out so the file stays small; an inline script zooms on click.
  */
-export function renderFlamegraph(profile: CpuProfile, o: { title?: string; width?: number } = {}): string {
-  const root = callTree(profile)
+export function renderFlamegraph(profile: CpuProfile | readonly ThreadProfile[], o: { title?: string; width?: number } = {}): string {
+  const root = 'nodes' in profile ? callTree(profile) : threadsTree(profile)
   const W = o.width ?? 1200
   const ROW = 17
   const PAD = 10

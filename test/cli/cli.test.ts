@@ -410,6 +410,38 @@ sinks:
   assert.match(r.stderr, /CPU profile written/)
 })
 
+test('run --profile with threads: 2 profiles the chunk workers too, side by side in the flamegraph', () => {
+  const dir = caseWith('run-profile-threads', {
+    'in.csv': 'id,amount\n' + Array.from({ length: 20000 }, (_, i) => `${i},${i % 7}.5`).join('\n') + '\n',
+    'p.yaml': `
+data_dir: .sluice
+sources:
+  in: { type: file, path: in.csv, format: csv, threads: 2, read_buffer: 64KiB }
+transforms:
+  big: { type: filter, inputs: [in], condition: amount > 3.0 }
+sinks:
+  out: { type: file, inputs: [big], path: out.jsonl, format: jsonl }
+`,
+  })
+  const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet', '--profile', 'prof'], dir)
+  assert.equal(r.status, 0, r.stderr)
+  const files = readdirSync(join(dir, 'prof')).sort()
+  const workers = files.filter((f) => /\.chunk-worker-\d+\.cpuprofile$/.test(f))
+  assert.equal(workers.length, 2, files.join(', '))
+  assert.equal(files.length, 4, files.join(', '))
+  // Each worker's profile saw the decoding: the worker bundle's frames are in it.
+  for (const f of workers) {
+    const p = JSON.parse(readFileSync(join(dir, 'prof', f), 'utf8')) as { nodes: { callFrame: { url: string } }[]; samples: unknown[] }
+    assert.ok(p.samples.length > 0, f)
+    assert.ok(p.nodes.some((n) => n.callFrame.url.endsWith('/dist/bundle/worker.cjs')), `${f}: frames of the worker bundle`)
+  }
+  const svg = readFileSync(join(dir, 'prof', files.find((f) => f.endsWith('.svg'))!), 'utf8')
+  assert.match(svg, /\(3 threads\)/)
+  assert.match(svg, /<title>main thread — total/)
+  assert.equal((svg.match(/<title>chunk worker \d+ — total/g) ?? []).length, 2)
+  assert.match(r.stderr, /"worker_threads":\[/)
+})
+
 // ── Signals ──
 
 interface Exit {

@@ -1,7 +1,7 @@
 // The flamegraph renderer of `sluice run --profile`, on a hand-made V8 CPU profile.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { callTree, renderFlamegraph, topSelf, type CpuProfile } from '../../src/observe/profile.js'
+import { callTree, renderFlamegraph, threadsTree, topSelf, type CpuProfile } from '../../src/observe/profile.js'
 
 const frame = (functionName: string, url = 'file:///x/dist/a.js', lineNumber = 0) => ({ functionName, url, lineNumber, columnNumber: 0 })
 
@@ -49,4 +49,29 @@ test('renderFlamegraph: one rectangle per frame, names escaped, valid standalone
   assert.ok(svg.includes('parse&lt;&amp;&gt;'), 'names are XML-escaped')
   assert.ok(!svg.includes('parse<&>'))
   assert.match(svg, /total 3\.0 ms \(60\.00%\)/)
+})
+
+test('threadsTree and renderFlamegraph: each thread is a frame under the root, totals add up', () => {
+  // A worker thread's profile: (root) → decode, 2 samples of 1 ms.
+  const worker: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)', ''), children: [2] },
+      { id: 2, callFrame: frame('decode', 'file:///x/dist/worker.js') },
+    ],
+    startTime: 0,
+    endTime: 3000,
+    samples: [2, 2, 2],
+    timeDeltas: [0, 1000, 1000],
+  }
+  const threads = [
+    { thread: 'main thread', profile },
+    { thread: 'chunk worker 1', profile: worker },
+  ]
+  const root = threadsTree(threads)
+  assert.deepEqual([...root.children.values()].map((t) => [t.name, t.total]), [['main thread', 5000], ['chunk worker 1', 2000]])
+  assert.equal(root.total, 7000)
+  assert.equal(root.children.get('chunk worker 1')!.children.size, 1)
+  const svg = renderFlamegraph(threads, { title: 'T' })
+  assert.equal((svg.match(/<rect x=/g) ?? []).length, 7, 'all, 2 threads, main, parse, write, decode')
+  assert.match(svg, /chunk worker 1 — total 2\.0 ms \(28\.57%\)/)
 })

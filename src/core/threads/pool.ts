@@ -3,8 +3,12 @@
 // workers; the source consumes them in the order it submitted them (see sources/file).
 import type { Worker } from 'node:worker_threads'
 import { SluiceError } from '../errors.js'
-import type { ChunkResult, ChunkTask, WorkerReply, WorkerSetup } from './protocol.js'
+import { addThreadProfile, workerProfiling, type CpuProfile } from '../../observe/profile.js'
+import type { ChunkResult, ChunkTask, ProfileRequest, WorkerReply, WorkerSetup } from './protocol.js'
 import { claimPrewarmed, spawnChunkWorker } from './spawn.js'
+
+/** How long close() waits for a worker's CPU profile (`sluice run --profile`) before stopping it. */
+const PROFILE_WAIT_MS = 10_000
 
 interface Pending {
   resolve(r: ChunkResult): void
@@ -17,6 +21,9 @@ export class ChunkWorkers {
   private readonly queues: Pending[][] = []
   private next = 0
   private failure: SluiceError | undefined
+  /** Per worker, who waits for its CPU profile (close() with `--profile`). */
+  private readonly profileWaiters: ((p: CpuProfile | undefined) => void)[] = []
+  private profiling = false
 
   private constructor() {}
 
@@ -26,6 +33,9 @@ export class ChunkWorkers {
   /** Start `n` workers (prewarmed ones first) and wait until each has built its decoder and steps. */
   static async start(n: number, setup: WorkerSetup): Promise<ChunkWorkers> {
     const pool = new ChunkWorkers()
+    const profileIntervalUs = workerProfiling()
+    pool.profiling = profileIntervalUs !== undefined
+    if (pool.profiling) setup = { ...setup, profileIntervalUs }
     const ready: Promise<void>[] = []
     for (let k = 0; k < n; k++) {
       let w = claimPrewarmed()
@@ -40,6 +50,7 @@ export class ChunkWorkers {
           w.on('message', (m: WorkerReply) => {
             if (m.kind === 'ready') resolve()
             else if (m.kind === 'result') queue.shift()?.resolve(m.result)
+            else if (m.kind === 'profile') pool.profileWaiters[k]?.(m.profile)
             else reject(pool.fail(`a chunk worker failed: ${m.message}`))
           })
           w.on('error', (err) => reject(pool.fail(`a chunk worker crashed: ${err.message}`, (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY')))
@@ -76,7 +87,22 @@ export class ChunkWorkers {
   }
 
   async close(): Promise<void> {
+    if (this.profiling) await Promise.all(this.workers.map((w, k) => this.collectProfile(w, k)))
     await Promise.all(this.workers.map((w) => w.terminate()))
+  }
+
+  /** Ask worker k for its CPU profile and hand it to the running profile (observe/profile.ts). */
+  private collectProfile(w: Worker, k: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      // A worker that broke or exited never answers.
+      const timer = setTimeout(resolve, PROFILE_WAIT_MS)
+      this.profileWaiters[k] = (profile) => {
+        clearTimeout(timer)
+        if (profile) addThreadProfile({ thread: `chunk worker ${w.threadId}`, profile })
+        resolve()
+      }
+      w.postMessage({ kind: 'profile' } satisfies ProfileRequest)
+    })
   }
 
   /**

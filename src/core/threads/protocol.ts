@@ -10,6 +10,7 @@ import type { AggregatePartial } from './partial.js'
 import type { SourceDeadLetter } from '../../component/define.js'
 import type { Rec } from '../batch.js'
 import type { ErrorCode } from '../errors.js'
+import type { CpuProfile } from '../../observe/profile.js'
 
 /** A record transform a worker builds from its validated options (see portable.ts). */
 export interface PortableStep {
@@ -27,6 +28,13 @@ export interface WorkerSetup {
   jsonLines: boolean
   /** The aggregate after the steps, when workers may pre-aggregate for it (see `preaggregable`). */
   aggregate?: PortableStep
+  /** `sluice run --profile` runs: sample this thread's CPU at this interval (µs) until asked. */
+  profileIntervalUs?: number
+}
+
+/** Asks a worker for its CPU profile (the pool's last message before it stops the worker). */
+export interface ProfileRequest {
+  kind: 'profile'
 }
 
 /**
@@ -79,4 +87,9 @@ export interface ChunkResult {
   discarding: boolean
 }
 
-export type WorkerReply = { kind: 'ready' } | { kind: 'result'; result: ChunkResult } | { kind: 'failed'; message: string }
+export type WorkerReply =
+  | { kind: 'ready' }
+  | { kind: 'result'; result: ChunkResult }
+  | { kind: 'failed'; message: string }
+  /** Undefined when the worker took no profile, or could not. */
+  | { kind: 'profile'; profile: CpuProfile | undefined }

@@ -16,7 +16,8 @@ import { Aggregate } from '../../transforms/aggregate/aggregate.js'
 import type { AggregatePartial } from './partial.js'
 import type { AggregateOptions } from '../../transforms/aggregate/options.js'
 import { PORTABLE_STEPS } from './portable.js'
-import type { ChunkFailure, ChunkResult, ChunkTask, WorkerReply, WorkerSetup } from './protocol.js'
+import type { ChunkFailure, ChunkResult, ChunkTask, ProfileRequest, WorkerReply, WorkerSetup } from './protocol.js'
+import { sampleCpu } from '../../observe/profile.js'
 
 /** Bytes decoded (and run through the steps) at a time. */
 const SLICE_BYTES = 64 * 1024
@@ -26,9 +27,12 @@ const reply = (m: WorkerReply) => port.postMessage(m)
 
 // The setup is the first message, not workerData: a worker may start before its pipeline is
 // known (core/threads/spawn.ts, prewarmed while the CLI loads) and wait here with its code loaded.
-port.once('message', (setup: WorkerSetup) => serve(setup))
+port.once('message', (setup: WorkerSetup) => void serve(setup))
 
-function serve(setup: WorkerSetup): void {
+async function serve(setup: WorkerSetup): Promise<void> {
+  // First, so that building the steps is in the profile too. A profile that cannot start leaves
+  // the work alone: the pool then gets no profile from this worker.
+  const sampling = setup.profileIntervalUs === undefined ? undefined : await sampleCpu(setup.profileIntervalUs).catch(() => undefined)
   try {
     const steps: RecordTransform[] = []
     for (const s of setup.steps) {
@@ -48,7 +52,14 @@ function serve(setup: WorkerSetup): void {
     const agg = setup.aggregate
     const aggregate = agg && new Aggregate({ ...(agg.options as AggregateOptions), max_keys: Number.MAX_SAFE_INTEGER, max_state_bytes: Number.MAX_SAFE_INTEGER }, agg.id)
     let local = Buffer.allocUnsafeSlow(0)
-    port.on('message', (task: ChunkTask) => {
+    port.on('message', (task: ChunkTask | ProfileRequest) => {
+      if ('kind' in task) {
+        void (sampling?.stop() ?? Promise.resolve(undefined)).then(
+          (profile) => reply({ kind: 'profile', profile }),
+          () => reply({ kind: 'profile', profile: undefined }),
+        )
+        return
+      }
       try {
         const result = decodeChunk(task)
         reply({ kind: 'result', result })
