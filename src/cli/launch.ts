@@ -13,7 +13,7 @@ import { interpolateString } from '../config/env-reference.js'
 import { heapMatches, heapPlan, memoryFlags, MIN_MEMORY_LIMIT_MIB } from '../core/memory.js'
 import { prewarmChunkWorkers } from '../core/threads/spawn.js'
 import { parseByteSize } from '../core/units.js'
-import { isGzip, threadsWanted } from '../sources/file/threads.js'
+import { threadsWanted } from '../sources/file/threads.js'
 
 /** Set in the child: it runs the pipeline itself. */
 export const LAUNCHED_ENV = 'SLUICE_LAUNCHED'
@@ -49,10 +49,10 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv = p
 }
 
 /**
- * Before the CLI loads (~40 ms with its code cache, ~120 ms without), start the chunk workers the file sources of `sluice run` will
- * want (core/threads/spawn.ts), so that their start overlaps the loading. Read from the config
- * as the file source will read it (threadsWanted): its `threads`, `follow`, compression and the
- * size of a literal path (a glob counts as large). Not under `memory_limit`, which may leave no
+ * Before the CLI loads (~40 ms with its code cache, ~120 ms without), start the chunk workers
+ * the file sources of `sluice run` will want (core/threads/spawn.ts), so that their start
+ * overlaps the loading. Read from the config as the file source will read it (threadsWanted):
+ * its `threads`, `follow` and the size of a literal path (a glob counts as large). Not under `memory_limit`, which may leave no
  * room for them. A config this cannot read prewarms nothing: the CLI reports what is wrong.
  */
 export function prewarm(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
@@ -81,7 +81,6 @@ export function prewarmCount(argv: readonly string[], env: NodeJS.ProcessEnv): n
         n,
         threadsWanted(threads === 'auto' ? 'auto' : Number(threads), {
           follow: value('follow') === true || value('follow') === 'true',
-          gzip: isGzip(String(value('compression') ?? 'auto'), path),
           bytes: /[*?[{]/.test(path) ? Infinity : statSync(path).size,
         }),
       )

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import { availableParallelism } from 'node:os'
 import { memoryLimitOf, prewarmCount, runConfigArgument } from '../../src/cli/launch.js'
 
@@ -51,6 +52,7 @@ test('no limit, or one the CLI will report as an error: the command runs in this
 test('prewarm: the workers the file sources will want, read as the source reads its options', () => {
   const config = join(dir, 'w.yaml')
   writeFileSync(join(dir, 'small.csv'), 'a\n1\n')
+  writeFileSync(join(dir, 'small.csv.gz'), gzipSync('a\n1\n'))
   const count = (sources: string, env: NodeJS.ProcessEnv = {}) => {
     writeFileSync(config, `sources:\n${sources}\nsinks: {}\n`)
     return prewarmCount(['node', 'sluice', 'run', '--reset', config], env)
@@ -62,7 +64,8 @@ test('prewarm: the workers the file sources will want, read as the source reads 
   assert.equal(count('  a: { type: file, path: small.csv }'), 0, 'auto: a small file is read on the main thread')
   assert.equal(count('  a: { type: file, path: "*.csv" }'), cores >= 2 ? cores : 0, 'auto: a glob may match large files')
   assert.equal(count('  a: { type: file, path: small.csv, threads: 2, follow: true }'), 0)
-  assert.equal(count('  a: { type: file, path: small.csv.gz, threads: 2 }'), 0)
+  assert.equal(count('  a: { type: file, path: small.csv.gz, threads: 2 }'), 2, 'workers decode gzip files too')
+  assert.equal(count('  a: { type: file, path: small.csv.gz }'), 0, 'auto: a small compressed file is read on the main thread')
   assert.equal(count('  a: { type: file, path: missing.csv, threads: 2 }'), 0, 'the CLI reports the missing file')
   assert.equal(count('  a: { type: kafka, topics: [t], threads: 2 }'), 0)
   assert.equal(count('  a: { type: file, path: small.csv, threads: 2 }\n  b: { type: file, path: small.csv, threads: 4 }'), 4)

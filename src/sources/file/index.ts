@@ -20,7 +20,7 @@ const options = z.strictObject({
       description:
         'Threads that decode a file and run the `filter`/`map` steps right after the source: `auto` uses every core for files of 32 MiB or more, and goes back to the main thread when, over the first 8 chunks, more than 40% of the records would cross back from the workers as objects (that costs about what decoding them does); `1` reads on the main thread. ' +
         'When those steps (or the source itself) feed one `aggregate` with a `global` window, no `time_field` and only count, sum, avg, min, max and approx_count_distinct, the workers also pre-aggregate each chunk and send its groups instead of its records. ' +
-        'Records, dead letters, aggregate rows and checkpoints are the same as with one thread, in the same order. Gzip files and `follow` mode are read on the main thread.',
+        'Records, dead letters, aggregate rows and checkpoints are the same as with one thread, in the same order. A gzip file is decompressed on the main thread and decoded by the workers (`auto`: 32 MiB of compressed file); `follow` mode is read on the main thread.',
     }),
   batch_size: z.number().int().positive().default(2048).meta({ description: 'Most records per batch handed downstream.' }),
 })

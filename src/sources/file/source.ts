@@ -2,10 +2,10 @@
 // decodes records, and checkpoints the byte offset just past the last acknowledged chunk, so a
 // restart (even after kill -9) resumes there. In follow mode it tails growing files and picks up
 // new files that match the glob.
-import { createReadStream, type Stats } from 'node:fs'
+import type { Stats } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { crc32, createGunzip } from 'node:zlib'
+import { crc32 } from 'node:zlib'
 import { glob, isDynamicPattern } from 'tinyglobby'
 import { createDecoder, encodedLines, type DecoderOptions } from '../../codecs/index.js'
 import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
@@ -16,12 +16,13 @@ import { PartialRecord } from '../../core/threads/partial.js'
 import type { ChunkResult } from '../../core/threads/protocol.js'
 import type { ChainReport } from '../../core/topology/fuse.js'
 import { WorkBuffer, emitDecoded, newDecodeOutput, resetDecodeOutput, type DecodedChunk } from '../../component/byte-source.js'
-import type { BuildContext, Source, SourceContext } from '../../component/define.js'
+import type { BuildContext, Source, SourceContext, SourceDeadLetter } from '../../component/define.js'
 import type { PositionTracker } from '../../core/checkpoint.js'
 import type { Rec } from '../../core/batch.js'
 import { SluiceError, errorMessage } from '../../core/errors.js'
 import { sleep } from '../../delivery/backoff.js'
 import type { FileSourceOptions } from './index.js'
+import { GunzipReader, PlainFileReader, type ChunkReader } from './reader.js'
 import { isGzip, threadsWanted } from './threads.js'
 
 /** What is stored per file: where to resume, and how to recognise the same file again. */
@@ -193,11 +194,12 @@ export class FileSource implements Source {
     const decoder = createDecoder(this.o.format, { ...this.decoderOptions, fields: ctx.fields }, { offset: start.offset, line: start.line, state: start.state })
     try {
       // Workers start while this thread decodes the first bytes (they take ~100 ms to load).
-      const workers = this.workersFor(ctx, st.size - start.offset, gzip)
-      const seenSize = gzip
-        ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
-        : workers
-          ? await this.readParallel(ctx, file, st, decoder, tracker, workers)
+      // A gzip file's offsets count decompressed bytes: what is left to read is not known.
+      const workers = this.workersFor(ctx, gzip ? st.size : st.size - start.offset)
+      const seenSize = workers
+        ? await this.readParallel(ctx, file, st, decoder, tracker, workers, gzip)
+        : gzip
+          ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
           : await this.readPlain(ctx, file, st, decoder, tracker)
       // Follow mode continues from the decoder's position on the next poll.
       this.states.set(file, { ...decoder.position(), ino: st.ino, size: seenSize, tracker })
@@ -271,8 +273,8 @@ export class FileSource implements Source {
    * The workers to read `bytes` of a file with, or undefined to read it on this thread: see
    * `threadsWanted` (threads.ts), or under `auto` a pipeline they were found not to pay for.
    */
-  private workersFor(ctx: SourceContext<Rec>, bytes: number, gzip: boolean): Promise<ChunkWorkers> | undefined {
-    const wanted = threadsWanted(this.o.threads, { follow: this.o.follow, gzip, bytes })
+  private workersFor(ctx: SourceContext<Rec>, bytes: number): Promise<ChunkWorkers> | undefined {
+    const wanted = threadsWanted(this.o.threads, { follow: this.o.follow, bytes })
     const limit = this.build.memoryLimit
     if (wanted === 0 || (this.o.threads === 'auto' && this.threadsDeclined)) return undefined
     // Said only where workers would run without the limit.
@@ -309,7 +311,7 @@ export class FileSource implements Source {
    * dropped, this thread decodes one read from the chunk's start to find the true boundary, and
    * workers resume there.
    */
-  private async readParallel(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, starting: Promise<ChunkWorkers>): Promise<number> {
+  private async readParallel(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, starting: Promise<ChunkWorkers>, gzip: boolean): Promise<number> {
     const size = this.o.read_buffer
     const steps = ctx.emitProcessed ? (ctx.portable ?? []).length : 0
     // Pre-aggregation is admitted chunk by chunk; a chunk whose result is not emitted gives its
@@ -321,13 +323,22 @@ export class FileSource implements Source {
     let partials = 0
     const free: SharedArrayBuffer[] = []
     const inFlight: { result: Promise<ChunkResult>; buffer: SharedArrayBuffer; offset: number; length: number; final: boolean; preaggregate: boolean }[] = []
-    const fh = await open(file, 'r')
+    const reader: ChunkReader = gzip ? new GunzipReader(file, GZIP_CHUNK) : await PlainFileReader.open(file)
+    // Progress counts bytes of the file: the compressed ones of a gzip file.
+    let reported = 0
+    const progress = (decoded: number) => {
+      const n = gzip ? reader.fileBytesRead - reported : decoded
+      reported += n
+      ctx.progress({ bytesRead: n })
+    }
     let seq = 0
     try {
       let pos = decoder.position().offset
+      // A resumed gzip file streams past what was read before.
+      reader.release(pos)
       let eof = false
       // Bytes at offset 0 (BOM, CSV header) are decoded here; workers start after them.
-      if (pos === 0) ({ offset: pos, eof } = await this.catchUp(ctx, file, st, decoder, tracker, fh))
+      if (pos === 0) ({ offset: pos, eof } = await this.catchUp(ctx, file, st, decoder, tracker, reader, progress))
       const workers = await starting
       let line = decoder.position().line
       let uncut = false
@@ -338,7 +349,7 @@ export class FileSource implements Source {
         while (!eof && !uncut && !judge.declined && inFlight.length < CHUNKS_PER_WORKER * workers.size) {
           const buffer = free.pop() ?? new SharedArrayBuffer(size)
           const view = Buffer.from(buffer)
-          const { bytesRead } = await fh.read(view, 0, size, pos)
+          const bytesRead = await reader.read(view, 0, size, pos)
           const final = bytesRead < size
           const length = final ? bytesRead : view.lastIndexOf(LF, size - 1) + 1
           if (length === 0) {
@@ -363,13 +374,14 @@ export class FileSource implements Source {
             this.workers = undefined
             await workers.close()
             decoder.seek({ offset: pos, line, state })
-            return this.readPlain(ctx, file, st, decoder, tracker)
+            // (A gzip file is decompressed again from its start, up to here.)
+            return gzip ? this.readGzip(ctx, file, st, decoder, tracker, pos) : this.readPlain(ctx, file, st, decoder, tracker)
           }
           if (!uncut) break
           // Every chunk before the long record is emitted: decode it here, then go on with workers.
           uncut = false
           decoder.seek({ offset: pos, line, state })
-          ;({ offset: pos, eof } = await this.catchUp(ctx, file, st, decoder, tracker, fh))
+          ;({ offset: pos, eof } = await this.catchUp(ctx, file, st, decoder, tracker, reader, progress))
           line = decoder.position().line
           continue
         }
@@ -385,27 +397,36 @@ export class FileSource implements Source {
           }
           uncut = false
           decoder.seek({ offset: head.offset, line, state })
-          ;({ offset: pos, eof } = await this.catchUp(ctx, file, st, decoder, tracker, fh))
+          ;({ offset: pos, eof } = await this.catchUp(ctx, file, st, decoder, tracker, reader, progress))
           line = decoder.position().line
           continue
         }
-        ctx.progress({ bytesRead: r.consumed })
+        progress(r.consumed)
         judge.observe(r)
         if (r.partial) partials++
         const base = line - 1
         line += r.lineCount
-        await this.emitAt(ctx, file, st, { offset: head.offset + r.consumed, line, state }, tracker, fromWorker(r, base), r.consumed, head.final, steps > 0 || r.partial ? reportOf(r, base, ctx.id, file) : undefined)
+        const done = head.final && !damaged(reader)
+        await this.emitAt(ctx, file, st, { offset: head.offset + r.consumed, line, state }, tracker, fromWorker(r, base), r.consumed, done, steps > 0 || r.partial ? reportOf(r, base, ctx.id, file) : undefined)
+        reader.release(head.offset + r.consumed)
       }
       decoder.seek({ offset: pos, line, state: decoder.position().state })
       if (partials > 0) this.build.log.debug({ file, aggregate: ctx.preaggregate!.step.id, chunks: seq, partials }, 'Chunks pre-aggregated in worker threads.')
-      return pos
+      const damage = damaged(reader)
+      if (damage && !ctx.signal.aborted) {
+        // The end of what decompressed was emitted as the end of the input; the damage closes the file.
+        const out = newDecodeOutput()
+        out.errors.push(truncated(file, damage, pos, line))
+        await this.emitAt(ctx, file, st, decoder.position(), tracker, out, 0, true)
+      }
+      return gzip ? st.size : pos
     } finally {
       // Chunks still out (shutdown) must come back before the file closes; their results are dropped.
       for (const later of inFlight) {
         await later.result.catch(() => undefined)
         taken(later)
       }
-      await fh.close()
+      await reader.close()
     }
   }
 
@@ -415,21 +436,21 @@ export class FileSource implements Source {
    * bytes of a file (BOM, CSV header), a chunk not cut at a record boundary, a record longer than
    * a read. Returns where workers resume, and whether the file ended.
    */
-  private async catchUp(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, fh: FileHandle): Promise<{ offset: number; eof: boolean }> {
+  private async catchUp(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, reader: ChunkReader, progress: (decoded: number) => void): Promise<{ offset: number; eof: boolean }> {
     const start = decoder.position().offset
     const work = new WorkBuffer(this.o.read_buffer, this.o.max_record_bytes)
     const out = newDecodeOutput()
     let pos = start
     for (;;) {
       const free = work.freeRegion()
-      const { bytesRead } = await fh.read(work.buf, free.offset, Math.min(free.length, CATCH_UP_READ), pos)
+      const bytesRead = await reader.read(work.buf, free.offset, Math.min(free.length, CATCH_UP_READ), pos)
       pos += bytesRead
       const final = bytesRead === 0
       const before = decoder.position().offset
       work.commit(bytesRead, final, decoder, out)
       const after = decoder.position().offset
-      ctx.progress({ bytesRead: after - before })
-      await this.emit(ctx, file, st, decoder, tracker, out, after - before, final)
+      progress(after - before)
+      await this.emit(ctx, file, st, decoder, tracker, out, after - before, final && !damaged(reader))
       resetDecodeOutput(out)
       if (final) return { offset: after, eof: true }
       if ((after > start && !decoder.discarding) || ctx.signal.aborted) return { offset: after, eof: false }
@@ -437,60 +458,36 @@ export class FileSource implements Source {
   }
 
   private async readGzip(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, skip: number): Promise<number> {
-    // Resume inside a compressed file: decompress from the start and drop `skip` bytes.
     const work = new WorkBuffer(GZIP_CHUNK, this.o.max_record_bytes)
-    const raw = createReadStream(file, { highWaterMark: this.o.read_buffer })
-    const gunzip = createGunzip({ chunkSize: GZIP_CHUNK })
-    raw.pipe(gunzip)
-    // pipe() does not forward read errors: hand them to the decompressor so the loop sees them.
-    raw.on('error', (e) => gunzip.destroy(e))
-    const chunks = (gunzip as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+    const reader = new GunzipReader(file, GZIP_CHUNK)
     let out = newDecodeOutput()
-    let toSkip = skip
-    let lastRaw = 0
-    let total = 0
-    let damage: NodeJS.ErrnoException | undefined
+    // Resume inside a compressed file: decompress from the start and stream past `skip` bytes.
+    let pos = skip
+    reader.release(pos)
+    let reported = 0
     try {
       for (;;) {
-        // Only the decompression itself can be "damage"; errors downstream propagate as they are.
-        let next: IteratorResult<Buffer>
-        try {
-          next = await chunks.next()
-        } catch (e) {
-          damage = e as NodeJS.ErrnoException
-          break
-        }
-        if (next.done) break
         if (ctx.signal.aborted) return st.size
-        let c = next.value
-        total += c.length
-        if (toSkip > 0) {
-          const drop = Math.min(toSkip, c.length)
-          toSkip -= drop
-          c = c.subarray(drop)
-          if (c.length === 0) continue
-        }
-        work.push(c, decoder, out)
-        ctx.progress({ bytesRead: raw.bytesRead - lastRaw })
-        lastRaw = raw.bytesRead
-        await this.emit(ctx, file, st, decoder, tracker, out, c.length, false)
+        const free = work.freeRegion()
+        const n = await reader.read(work.buf, free.offset, Math.min(free.length, GZIP_CHUNK), pos)
+        if (n === 0) break
+        pos += n
+        reader.release(pos)
+        work.commit(n, false, decoder, out)
+        ctx.progress({ bytesRead: reader.fileBytesRead - reported })
+        reported = reader.fileBytesRead
+        await this.emit(ctx, file, st, decoder, tracker, out, n, false)
         out = resetDecoded(out)
       }
     } finally {
-      raw.destroy()
+      await reader.close()
     }
     if (ctx.signal.aborted) return st.size
-    if (damage && !damage.code?.startsWith('Z_')) {
-      throw new SluiceError('SLC_SOURCE_IO', `cannot read ${file}: ${errorMessage(damage)}`, { cause: damage })
-    }
     work.freeRegion()
     work.commit(0, true, decoder, out)
-    if (damage) {
-      // A damaged gzip keeps what decoded cleanly and reports the damage once; the file's final
-      // position commits only when that dead letter is written too (same chunk, same commit).
-      const what = damage.code === 'Z_BUF_ERROR' ? 'compressed input ended early (truncated gzip)' : errorMessage(damage)
-      out.errors.push({ code: 'SLC_SOURCE_TRUNCATED', message: `${file}: ${what}; records before the damage were kept`, file, offset: total, line: decoder.position().line })
-    }
+    // A damaged gzip keeps what decoded cleanly and reports the damage once; the file's final
+    // position commits only when that dead letter is written too (same chunk, same commit).
+    if (reader.damage) out.errors.push(truncated(file, reader.damage, pos, decoder.position().line))
     await this.emit(ctx, file, st, decoder, tracker, out, 0, true)
     return st.size
   }
@@ -549,6 +546,17 @@ class AutoThreads {
 }
 
 /** A worker's decoded chunk with absolute lines (`base` = the chunk's first line - 1). */
+/** The damage that ended a gzip file early, if `reader` is one. */
+function damaged(reader: ChunkReader): NodeJS.ErrnoException | undefined {
+  return reader instanceof GunzipReader ? reader.damage : undefined
+}
+
+/** The dead letter of a gzip file whose decompression stopped at decompressed `offset`. */
+function truncated(file: string, damage: NodeJS.ErrnoException, offset: number, line: number): SourceDeadLetter {
+  const what = damage.code === 'Z_BUF_ERROR' ? 'compressed input ended early (truncated gzip)' : errorMessage(damage)
+  return { code: 'SLC_SOURCE_TRUNCATED', message: `${file}: ${what}; records before the damage were kept`, file, offset, line }
+}
+
 function fromWorker(r: ChunkResult, base: number): DecodedChunk {
   const lines = r.lines
   for (let k = 0; k < lines.length; k++) lines[k] += base

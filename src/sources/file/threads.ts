@@ -14,9 +14,9 @@ export function isGzip(compression: string, file: string): boolean {
 }
 
 /** Worker threads for reading `bytes` of a file (before memory_limit caps them); 0: none. */
-export function threadsWanted(threads: 'auto' | number, file: { follow: boolean; gzip: boolean; bytes: number }): number {
+export function threadsWanted(threads: 'auto' | number, file: { follow: boolean; bytes: number }): number {
   const wanted = threads === 'auto' ? availableParallelism() : threads
-  // Gzip is one stream; follow mode reads appends in small pieces.
-  if (wanted < 2 || file.follow || file.gzip || (threads === 'auto' && file.bytes < AUTO_THREADS_MIN_BYTES)) return 0
+  // Follow mode reads appends in small pieces. A gzip file counts its compressed bytes.
+  if (wanted < 2 || file.follow || (threads === 'auto' && file.bytes < AUTO_THREADS_MIN_BYTES)) return 0
   return wanted
 }
