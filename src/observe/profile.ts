@@ -3,8 +3,8 @@
 // self-contained SVG flamegraph (open it in a browser: hover for a frame's time, click to zoom).
 // Chunk worker threads (core/threads/) sample themselves too while a profile runs: each gets a
 // `.cpuprofile` of its own, and the flamegraph shows every thread side by side under the root.
-import { Session } from 'node:inspector'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 
 /** The subset of V8's Profiler.Profile this module reads. */
@@ -44,6 +44,8 @@ export interface CpuSampling {
  * to its own thread's inspector) every `intervalUs` µs.
  */
 export async function sampleCpu(intervalUs: number): Promise<CpuSampling> {
+  // Loaded here: node:inspector takes ~2 ms to load, and only --profile needs it.
+  const { Session } = createRequire(import.meta.url)('node:inspector') as typeof import('node:inspector')
   const session = new Session()
   session.connect()
   const post = <T = unknown>(method: string, params?: object) =>

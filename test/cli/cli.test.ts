@@ -382,6 +382,24 @@ sinks:
   }
 })
 
+test('run: on a terminal, logs are pretty (pino-pretty in its worker thread, from the bundle)', () => {
+  const dir = caseWith('run-pretty-logs', {
+    'in.jsonl': '{"n":1}\n',
+    'p.yaml': `
+data_dir: .sluice
+sources:
+  in: { type: file, path: in.jsonl, format: jsonl }
+sinks:
+  out: { type: file, inputs: [in], path: out.jsonl, format: jsonl }
+`,
+  })
+  // SLUICE_STDERR_TTY says stderr is a terminal (what the memory_limit launcher tells its child).
+  const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet'], dir, { ...process.env, SLUICE_STDERR_TTY: '1' })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stderr, /INFO.*Pipeline started\./)
+  assert.doesNotMatch(r.stderr, /"level":/)
+})
+
 test('run --profile writes a CPU profile and a flamegraph of the run', () => {
   const dir = caseWith('run-profile', {
     'in.csv': 'id,amount\n' + Array.from({ length: 2000 }, (_, i) => `${i},${i % 7}.5`).join('\n') + '\n',
