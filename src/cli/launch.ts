@@ -137,7 +137,9 @@ export function memoryLimitOf(file: string, env: NodeJS.ProcessEnv): number | un
 function runChild(limit: number, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const args = [...memoryFlags(limit), ...process.execArgv, argv[1]!, ...argv.slice(2)]
   const child = spawn(process.execPath, args, {
-    stdio: ['inherit', 'inherit', 'pipe'],
+    // The IPC channel is how the child learns that this process died (even by kill -9): it
+    // closes, and the child stops as on SIGTERM instead of running on alone (cli/main.ts).
+    stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
     env: { ...env, [LAUNCHED_ENV]: '1', ...(process.stderr.isTTY && { [STDERR_TTY_ENV]: '1' }) },
   })
   // The child shares the terminal's process group, so Ctrl-C reaches it directly too; it treats

@@ -18,6 +18,7 @@ import { startProgress } from '../observe/progress.js'
 import { stderrIsTerminal } from '../observe/terminal.js'
 import { RunStats } from '../observe/stats.js'
 import { renderSummary } from '../observe/summary.js'
+import { LAUNCHED_ENV } from './launch.js'
 
 export const EXIT_OK = 0
 export const EXIT_RUNTIME = 1
@@ -134,6 +135,18 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  const orphaned = () => {
+    // Nobody reads the launcher's pipe any more: a log line written to it would fail.
+    process.stderr.on('error', () => undefined)
+    log.level = 'silent'
+    onSignal('SIGTERM')
+  }
+  if (process.env[LAUNCHED_ENV] === '1' && process.channel) {
+    // The memory_limit launcher's channel (cli/launch.ts) closes when the launcher dies, even by
+    // kill -9. It must not keep this process alive by itself.
+    process.channel.unref()
+    process.once('disconnect', orphaned)
+  }
   // From here on a signal means a clean shutdown (scripts can wait for this line).
   log.info({ config: file, components: config.components.length }, 'Pipeline started.')
 
@@ -164,6 +177,7 @@ async function runCommand(file: string, flags: RunFlags): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    process.off('disconnect', orphaned)
     await new Promise<void>((resolve) => log.flush(() => resolve()))
   }
 }

@@ -2,7 +2,7 @@
 // in a child process. Exit codes: 0 success, 1 runtime failure, 2 config or usage error.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -648,6 +648,39 @@ sinks:
   assert.match(r.stderr, /error\[SLC_MEMORY_LIMIT\]: the pipeline needed more memory than memory_limit \(80 MiB\) allows/)
   assert.doesNotMatch(r.stderr, /FATAL ERROR|Native stack trace|Last few GCs/)
   assert.doesNotMatch(r.stderr, STACK)
+})
+
+test('memory_limit: when the launcher is killed (kill -9), its child stops too instead of running on alone', async () => {
+  const dir = caseWith('memory-limit-orphan', {
+    'p.yaml': `
+data_dir: .sluice
+memory_limit: 96MiB
+sources:
+  gen: { type: generator, rate: 2000, fields: { id: sequence } }
+sinks:
+  out: { type: file, inputs: [gen], path: out/events.jsonl }
+`,
+  })
+  // Processes running in the case's folder: the launcher, and its child once it started.
+  const inDir = () =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readlinkSync(`/proc/${p}/cwd`) === dir
+        } catch {
+          return false
+        }
+      })
+  const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1000, 'SIGKILL']])
+  assert.equal(r.signal, 'SIGKILL')
+  const deadline = performance.now() + 10_000
+  while (inDir().length > 0 && performance.now() < deadline) await new Promise((res) => setTimeout(res, 100))
+  assert.deepEqual(inDir(), [], 'the child exited after its launcher died')
+  // It stopped as on SIGTERM: what it wrote is whole and in order.
+  const ids = readFileSync(join(dir, 'out/events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id)
+  assert.ok(ids.length > 100, `${ids.length} records`)
+  assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
 })
 
 test('memory_limit: SIGTERM to the command reaches the pipeline once: a clean stop, exit 0', async () => {
