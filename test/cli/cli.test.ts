@@ -400,13 +400,14 @@ sinks:
   assert.doesNotMatch(r.stderr, /"level":/)
 })
 
-test('run --profile writes a CPU profile and a flamegraph of the run', () => {
-  const dir = caseWith('run-profile', {
-    'in.csv': 'id,amount\n' + Array.from({ length: 2000 }, (_, i) => `${i},${i % 7}.5`).join('\n') + '\n',
+/** `sluice run --profile prof` of a `rows`-row CSV → filter → JSON lines; the files it wrote. */
+function profiledRun(name: string, rows: number, sourceOptions = '') {
+  const dir = caseWith(name, {
+    'in.csv': 'id,amount\n' + Array.from({ length: rows }, (_, i) => `${i},${i % 7}.5`).join('\n') + '\n',
     'p.yaml': `
 data_dir: .sluice
 sources:
-  in: { type: file, path: in.csv, format: csv }
+  in: { type: file, path: in.csv, format: csv${sourceOptions} }
 transforms:
   big: { type: filter, inputs: [in], condition: amount > 3.0 }
 sinks:
@@ -415,7 +416,11 @@ sinks:
   })
   const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet', '--profile', 'prof'], dir)
   assert.equal(r.status, 0, r.stderr)
-  const files = readdirSync(join(dir, 'prof'))
+  return { dir, r, files: readdirSync(join(dir, 'prof')).sort() }
+}
+
+test('run --profile writes a CPU profile and a flamegraph of the run', () => {
+  const { dir, r, files } = profiledRun('run-profile', 2000)
   const cpu = files.filter((f) => f.endsWith('.cpuprofile'))
   const svg = files.filter((f) => f.endsWith('.svg'))
   assert.equal(cpu.length, 1, files.join(', '))
@@ -429,21 +434,7 @@ sinks:
 })
 
 test('run --profile with threads: 2 profiles the chunk workers too, side by side in the flamegraph', () => {
-  const dir = caseWith('run-profile-threads', {
-    'in.csv': 'id,amount\n' + Array.from({ length: 20000 }, (_, i) => `${i},${i % 7}.5`).join('\n') + '\n',
-    'p.yaml': `
-data_dir: .sluice
-sources:
-  in: { type: file, path: in.csv, format: csv, threads: 2, read_buffer: 64KiB }
-transforms:
-  big: { type: filter, inputs: [in], condition: amount > 3.0 }
-sinks:
-  out: { type: file, inputs: [big], path: out.jsonl, format: jsonl }
-`,
-  })
-  const r = sluice(['run', 'p.yaml', '--no-progress', '--quiet', '--profile', 'prof'], dir)
-  assert.equal(r.status, 0, r.stderr)
-  const files = readdirSync(join(dir, 'prof')).sort()
+  const { dir, r, files } = profiledRun('run-profile-threads', 20000, ', threads: 2, read_buffer: 64KiB')
   const workers = files.filter((f) => /\.chunk-worker-\d+\.cpuprofile$/.test(f))
   assert.equal(workers.length, 2, files.join(', '))
   assert.equal(files.length, 4, files.join(', '))
@@ -509,15 +500,26 @@ function runWithSignals(dir: string, args: string[], signals: [number, NodeJS.Si
   })
 }
 
-test('SIGTERM stops an unbounded pipeline cleanly: drain, summary "stopped", exit 0', async () => {
-  const dir = caseWith('sigterm', {
-    'p.yaml': `
+/** A generator at 2000/s into out/events.jsonl, with `extra` top-level settings. */
+const generatorPipeline = (extra = '') => `
 data_dir: .sluice
+${extra}
 sources:
   gen: { type: generator, rate: 2000, fields: { id: sequence } }
 sinks:
   out: { type: file, inputs: [gen], path: out/events.jsonl }
-`,
+`
+
+/** The ids generatorPipeline wrote, asserted whole and in order: every record once, no gap. */
+function writtenIds(dir: string): number[] {
+  const ids = readFileSync(join(dir, 'out/events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id)
+  assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
+  return ids
+}
+
+test('SIGTERM stops an unbounded pipeline cleanly: drain, summary "stopped", exit 0', async () => {
+  const dir = caseWith('sigterm', {
+    'p.yaml': generatorPipeline(),
   })
   const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1500, 'SIGTERM']])
   assert.equal(r.code, 0, r.stderr)
@@ -526,9 +528,8 @@ sinks:
   assert.match(r.stderr, /^gen\s/m)
   assert.doesNotMatch(r.stderr, STACK)
   // Every record read before the stop was drained to the file, in order, once.
-  const ids = readFileSync(join(dir, 'out/events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id)
+  const ids = writtenIds(dir)
   assert.ok(ids.length > 100, `${ids.length} records written in ~1.5 s at 2000/s`)
-  assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
   const summaryRow = r.stderr.match(/^out\s+sink\s+file\s+([\d,]+)\s+([\d,]+)/m)
   assert.ok(summaryRow, r.stderr)
   assert.equal(Number(summaryRow[2]!.replaceAll(',', '')), ids.length, 'the summary counts what the file holds')
@@ -652,14 +653,7 @@ sinks:
 
 test('memory_limit: when the launcher is killed (kill -9), its child stops too instead of running on alone', async () => {
   const dir = caseWith('memory-limit-orphan', {
-    'p.yaml': `
-data_dir: .sluice
-memory_limit: 96MiB
-sources:
-  gen: { type: generator, rate: 2000, fields: { id: sequence } }
-sinks:
-  out: { type: file, inputs: [gen], path: out/events.jsonl }
-`,
+    'p.yaml': generatorPipeline('memory_limit: 96MiB'),
   })
   // Processes running in the case's folder: the launcher, and its child once it started.
   const inDir = () =>
@@ -678,26 +672,16 @@ sinks:
   while (inDir().length > 0 && performance.now() < deadline) await new Promise((res) => setTimeout(res, 100))
   assert.deepEqual(inDir(), [], 'the child exited after its launcher died')
   // It stopped as on SIGTERM: what it wrote is whole and in order.
-  const ids = readFileSync(join(dir, 'out/events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id)
-  assert.ok(ids.length > 100, `${ids.length} records`)
-  assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
+  assert.ok(writtenIds(dir).length > 100)
 })
 
 test('memory_limit: SIGTERM to the command reaches the pipeline once: a clean stop, exit 0', async () => {
   const dir = caseWith('memory-limit-sigterm', {
-    'p.yaml': `
-data_dir: .sluice
-memory_limit: 96MiB
-sources:
-  gen: { type: generator, rate: 2000, fields: { id: sequence } }
-sinks:
-  out: { type: file, inputs: [gen], path: out/events.jsonl }
-`,
+    'p.yaml': generatorPipeline('memory_limit: 96MiB'),
   })
   const r = await runWithSignals(dir, ['run', 'p.yaml', '--no-progress'], [[1000, 'SIGTERM']])
   assert.equal(r.code, 0, r.stderr)
   assert.match(r.stderr, /Pipeline stopped/)
   assert.doesNotMatch(r.stderr, /Second signal/)
-  const ids = readFileSync(join(dir, 'out/events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id)
-  assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => ids[0]! + i))
+  writtenIds(dir)
 })
