@@ -298,11 +298,12 @@ export class FileSource implements Source {
   }
 
   /**
-   * Read a plain file with chunk workers. This thread reads line-aligned chunks (cut after the
-   * last LF of each read) into pooled shared buffers; workers decode them and run the portable
-   * steps; results are emitted strictly in file order, so records, acks and checkpoints are
-   * exactly what `readPlain` produces. Under `auto`, AutoThreads may send the rest of the file
-   * back to `readPlain`.
+   * Read a file with chunk workers. This thread reads line-aligned chunks (cut after the last LF
+   * of each read) into pooled shared buffers, from the file or, `gzip`, from what it decompresses
+   * to (reader.ts); workers decode them and run the portable steps; results are emitted strictly
+   * in file order, so records, acks and checkpoints are exactly what `readPlain` (`readGzip`)
+   * produces. Under `auto`, AutoThreads may send the rest of the file back to `readPlain`
+   * (`readGzip`).
    *
    * A chunk is decoded on the assumption that it starts at a record boundary. That holds for
    * the first chunk (it starts where this thread's decoder stopped), and for each next one when
