@@ -17,6 +17,7 @@ launch(process.argv).then((code) => {
     return runHere(requireCached(bundle('cli.cjs')).main)
   }
 })
+
 function runHere(main) {
   let finished = false
   // The event loop ran dry while the command was still running: something awaits a promise that
