@@ -601,6 +601,7 @@ function machine() {
     memory_gb: round(totalmem() / 1024 ** 3, 1),
     os: `${process.platform} ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}`,
     git_sha: git(['rev-parse', 'HEAD']),
+    // Taken before the build: whether the measured src/ had uncommitted changes.
     git_dirty: git(['status', '--porcelain', '--', 'src']).length > 0,
     versions,
   }
@@ -678,6 +679,8 @@ async function main() {
   const opts = parseArgs(rawArgs)
   const started = performance.now()
   let buildNote: string | null = null
+  // The code measured is what the build saw: files edited during a long run do not count.
+  const measured = machine()
   mkdirSync(OUT, { recursive: true })
   mkdirSync(opts.out, { recursive: true })
   if (!opts.skipBuild) {
@@ -720,7 +723,7 @@ async function main() {
   }
   const total = (performance.now() - started) / 1000
   const report = {
-    date: new Date().toISOString(), args: rawArgs, quick: opts.quick, total_s: round(total, 0), machine: machine(), build: buildNote ?? 'npm run build: ok', peers: status,
+    date: new Date().toISOString(), args: rawArgs, quick: opts.quick, total_s: round(total, 0), machine: measured, build: buildNote ?? 'npm run build: ok', peers: status,
     parameters: { rows: opts.rows, runs: opts.runs, seed: opts.seed, w3_rates: opts.w3Rates, w3_seconds: opts.w3Seconds, w4_gb: opts.w4Gb, w3_memory_limit: opts.w3MemoryLimit, w4_memory_limit: opts.w4MemoryLimit, kafka_records: opts.kafkaRecords },
     failures, workloads,
   }
