@@ -27,6 +27,10 @@ test('worker threads only where they fit: none below 194 MiB, then one per 36 Mi
   assert.equal(threadsWithin(1024 * MiB, 2), 2)
   assert.equal(threadsWithin(1024 * MiB, 64), 25)
   assert.equal(threadsWithin(1024 * MiB, 1), 1)
+  // A gzip file's reader needs room of its own beside the workers.
+  assert.equal(threadsWithin(200 * MiB, 2, true), 1)
+  assert.equal(threadsWithin(209 * MiB, 2, true), 1)
+  assert.equal(threadsWithin(210 * MiB, 2, true), 2)
 })
 
 test('a tight limit gets small semi-spaces, a roomy one 8 MiB (records live one batch)', () => {

@@ -195,7 +195,7 @@ export class FileSource implements Source {
     try {
       // Workers start while this thread decodes the first bytes (they take ~100 ms to load).
       // A gzip file's offsets count decompressed bytes: what is left to read is not known.
-      const workers = this.workersFor(ctx, gzip ? st.size : st.size - start.offset)
+      const workers = this.workersFor(ctx, gzip ? st.size : st.size - start.offset, gzip)
       const seenSize = workers
         ? await this.readParallel(ctx, file, st, decoder, tracker, workers, gzip)
         : gzip
@@ -273,12 +273,12 @@ export class FileSource implements Source {
    * The workers to read `bytes` of a file with, or undefined to read it on this thread: see
    * `threadsWanted` (threads.ts), or under `auto` a pipeline they were found not to pay for.
    */
-  private workersFor(ctx: SourceContext<Rec>, bytes: number): Promise<ChunkWorkers> | undefined {
+  private workersFor(ctx: SourceContext<Rec>, bytes: number, gzip: boolean): Promise<ChunkWorkers> | undefined {
     const wanted = threadsWanted(this.o.threads, { follow: this.o.follow, bytes })
     const limit = this.build.memoryLimit
     if (wanted === 0 || (this.o.threads === 'auto' && this.threadsDeclined)) return undefined
     // Said only where workers would run without the limit.
-    const n = threadsWithin(limit, wanted)
+    const n = threadsWithin(limit, wanted, gzip)
     if (n < wanted && !this.threadsCapped) {
       this.threadsCapped = true
       this.build.log.info({ threads: n, wanted, memory_limit: limit }, n < 2 ? 'memory_limit leaves no room for worker threads: reading on the main thread.' : `memory_limit leaves room for ${n} worker threads, not ${wanted}.`)
