@@ -52,8 +52,9 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv = p
  * Before the CLI loads (~40 ms with its code cache, ~120 ms without), start the chunk workers
  * the file sources of `sluice run` will want (core/threads/spawn.ts), so that their start
  * overlaps the loading. Read from the config as the file source will read it (threadsWanted):
- * its `threads`, `follow` and the size of a literal path (a glob counts as large). Not under `memory_limit`, which may leave no
- * room for them. A config this cannot read prewarms nothing: the CLI reports what is wrong.
+ * its `threads`, `follow` and the size of a literal path (a glob counts as large). Not under
+ * `memory_limit`, which may leave no room for them. A config this cannot read prewarms nothing:
+ * the CLI reports what is wrong.
  */
 export function prewarm(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
   const n = prewarmCount(argv, env)

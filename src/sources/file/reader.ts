@@ -18,8 +18,6 @@ export interface ChunkReader {
   read(target: Buffer, at: number, length: number, position: number): Promise<number>
   /** Nothing before `position` will be read again (also where a resumed read starts). */
   release(position: number): void
-  /** Bytes of the file itself read so far: the compressed bytes of a gzip file. */
-  readonly fileBytesRead: number
   close(): Promise<void>
 }
 
@@ -31,12 +29,8 @@ export class PlainFileReader implements ChunkReader {
     return new PlainFileReader(await open(file, 'r'))
   }
 
-  fileBytesRead = 0
-
   async read(target: Buffer, at: number, length: number, position: number): Promise<number> {
-    const { bytesRead } = await this.fh.read(target, at, length, position)
-    this.fileBytesRead += bytesRead
-    return bytesRead
+    return (await this.fh.read(target, at, length, position)).bytesRead
   }
 
   release(): void {}
@@ -69,6 +63,7 @@ export class GunzipReader implements ChunkReader {
   private ended = false
   private failure: NodeJS.ErrnoException | undefined
   private wake: (() => void) | undefined
+  private reported = 0
   /** What stopped the decompression early (a `Z_*` error), if anything. */
   damage: NodeJS.ErrnoException | undefined
 
@@ -110,8 +105,11 @@ export class GunzipReader implements ChunkReader {
     if (this.raw.isPaused() && this.queued < this.queueBytes && !this.gunzip.writableNeedDrain) this.raw.resume()
   }
 
-  get fileBytesRead(): number {
-    return this.raw.bytesRead
+  /** Compressed bytes read from the file since the last call (the source's progress counts these). */
+  takeFileBytesRead(): number {
+    const n = this.raw.bytesRead - this.reported
+    this.reported = this.raw.bytesRead
+    return n
   }
 
   async read(target: Buffer, at: number, length: number, position: number): Promise<number> {

@@ -23,7 +23,7 @@ import { SluiceError, errorMessage } from '../../core/errors.js'
 import { sleep } from '../../delivery/backoff.js'
 import type { FileSourceOptions } from './index.js'
 import { GunzipReader, PlainFileReader, type ChunkReader } from './reader.js'
-import { isGzip, threadsWanted } from './threads.js'
+import { threadsWanted } from './threads.js'
 
 /** What is stored per file: where to resume, and how to recognise the same file again. */
 export interface FilePosition extends DecoderPosition {
@@ -209,8 +209,9 @@ export class FileSource implements Source {
     }
   }
 
+  /** Whether `file` is read through gunzip, by the `compression` option. */
   private isGzip(file: string): boolean {
-    return isGzip(this.o.compression, file)
+    return this.o.compression === 'gzip' || (this.o.compression === 'auto' && file.endsWith('.gz'))
   }
 
   /** How each file being read is recognised, copied into every position stored for it. */
@@ -324,14 +325,10 @@ export class FileSource implements Source {
     let partials = 0
     const free: SharedArrayBuffer[] = []
     const inFlight: { result: Promise<ChunkResult>; buffer: SharedArrayBuffer; offset: number; length: number; final: boolean; preaggregate: boolean }[] = []
-    const reader: ChunkReader = gzip ? new GunzipReader(file, GZIP_CHUNK) : await PlainFileReader.open(file)
+    const gunzip = gzip ? new GunzipReader(file, GZIP_CHUNK) : undefined
+    const reader: ChunkReader = gunzip ?? (await PlainFileReader.open(file))
     // Progress counts bytes of the file: the compressed ones of a gzip file.
-    let reported = 0
-    const progress = (decoded: number) => {
-      const n = gzip ? reader.fileBytesRead - reported : decoded
-      reported += n
-      ctx.progress({ bytesRead: n })
-    }
+    const progress = (decoded: number) => ctx.progress({ bytesRead: gunzip ? gunzip.takeFileBytesRead() : decoded })
     let seq = 0
     try {
       let pos = decoder.position().offset
@@ -407,13 +404,13 @@ export class FileSource implements Source {
         if (r.partial) partials++
         const base = line - 1
         line += r.lineCount
-        const done = head.final && !damaged(reader)
+        const done = head.final && !gunzip?.damage
         await this.emitAt(ctx, file, st, { offset: head.offset + r.consumed, line, state }, tracker, fromWorker(r, base), r.consumed, done, steps > 0 || r.partial ? reportOf(r, base, ctx.id, file) : undefined)
         reader.release(head.offset + r.consumed)
       }
       decoder.seek({ offset: pos, line, state: decoder.position().state })
       if (partials > 0) this.build.log.debug({ file, aggregate: ctx.preaggregate!.step.id, chunks: seq, partials }, 'Chunks pre-aggregated in worker threads.')
-      const damage = damaged(reader)
+      const damage = gunzip?.damage
       if (damage && !ctx.signal.aborted) {
         // The end of what decompressed was emitted as the end of the input; the damage closes the file.
         const out = newDecodeOutput()
@@ -465,7 +462,6 @@ export class FileSource implements Source {
     // Resume inside a compressed file: decompress from the start and stream past `skip` bytes.
     let pos = skip
     reader.release(pos)
-    let reported = 0
     try {
       for (;;) {
         if (ctx.signal.aborted) return st.size
@@ -475,8 +471,7 @@ export class FileSource implements Source {
         pos += n
         reader.release(pos)
         work.commit(n, false, decoder, out)
-        ctx.progress({ bytesRead: reader.fileBytesRead - reported })
-        reported = reader.fileBytesRead
+        ctx.progress({ bytesRead: reader.takeFileBytesRead() })
         await this.emit(ctx, file, st, decoder, tracker, out, n, false)
         out = resetDecoded(out)
       }

@@ -8,11 +8,6 @@ import { availableParallelism } from 'node:os'
  */
 export const AUTO_THREADS_MIN_BYTES = 32 * 1024 * 1024
 
-/** Whether `file` is read through gunzip, by the source's `compression` option. */
-export function isGzip(compression: string, file: string): boolean {
-  return compression === 'gzip' || (compression === 'auto' && file.endsWith('.gz'))
-}
-
 /** Worker threads for reading `bytes` of a file (before memory_limit caps them); 0: none. */
 export function threadsWanted(threads: 'auto' | number, file: { follow: boolean; bytes: number }): number {
   const wanted = threads === 'auto' ? availableParallelism() : threads
