@@ -12,10 +12,10 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { availableParallelism, cpus, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { memoryFlags } from '../src/core/memory.js'
+import { memoryFlags, threadsWithin } from '../src/core/memory.js'
 import { parseByteSize } from '../src/core/units.js'
 import { renderSvg } from './lib/chart.js'
 import { datasetPaths, generate } from './lib/gen-data.js'
@@ -44,6 +44,8 @@ const HELP = `usage: npm run bench -- [W1 W2 W3 W4 W5 K1 K2] [options]
   --w3-rates a,b       W3 rates in events/s (default 10000,50000,100000,200000)
   --w3-seconds N       W3 seconds per rate (default 60)
   --w4-gb N            W4 gigabytes of synthetic data (default 20)
+  --w1-memory-limit S  an extra Sluice row in W1 under this memory_limit (default 80MiB, the RSS target; none: skip)
+  --w2-memory-limit S  the same in W2 (default 150MiB, the RSS target)
   --w3-memory-limit S  an extra W3 run at 100k/s under this memory_limit (default 80MiB, the RSS target; none: skip)
   --w4-memory-limit S  Sluice's memory_limit in W4 (default 100MiB, the RSS target; none: unset)
   --kafka-records N    events loaded into the K1/K2 input topic (default 2000000)
@@ -62,7 +64,9 @@ interface Options {
   w3Rates: number[]
   w3Seconds: number
   w4Gb: number
-  /** memory_limit for W3/W4 (bytes), or null for none. */
+  /** memory_limit of the extra Sluice row of W1/W2 and W3, and of W4 (bytes), or null for none. */
+  w1MemoryLimit: number | null
+  w2MemoryLimit: number | null
   w3MemoryLimit: number | null
   w4MemoryLimit: number | null
   kafkaRecords: number
@@ -83,6 +87,8 @@ function parseArgs(argv: string[]): Options {
     w3Rates: quick ? [10_000, 100_000] : [10_000, 50_000, 100_000, 200_000],
     w3Seconds: quick ? 10 : 60,
     w4Gb: quick ? 1 : 20,
+    w1MemoryLimit: parseByteSize('80MiB'),
+    w2MemoryLimit: parseByteSize('150MiB'),
     w3MemoryLimit: parseByteSize('80MiB'),
     w4MemoryLimit: parseByteSize('100MiB'),
     kafkaRecords: quick ? 200_000 : 2_000_000,
@@ -106,6 +112,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--w3-rates') o.w3Rates = next().split(',').map(Number)
     else if (a === '--w3-seconds') o.w3Seconds = Number(next())
     else if (a === '--w4-gb') o.w4Gb = Number(next())
+    else if (a === '--w1-memory-limit') o.w1MemoryLimit = memoryLimitArg(next())
+    else if (a === '--w2-memory-limit') o.w2MemoryLimit = memoryLimitArg(next())
     else if (a === '--w3-memory-limit') o.w3MemoryLimit = memoryLimitArg(next())
     else if (a === '--w4-memory-limit') o.w4MemoryLimit = memoryLimitArg(next())
     else if (a === '--kafka-records') o.kafkaRecords = Number(next())
@@ -198,27 +206,36 @@ function peerMissing(status: PeerStatus, key: string): () => string | null {
   }
 }
 
-function engines(workload: 'W1' | 'W2', status: PeerStatus): Engine[] {
+/**
+ * The workload's config with a top-level `memory_limit` added, as a user who needs that bound
+ * writes it (the `sluice` command then sizes the heap and the worker threads to it).
+ */
+function limitedConfig(yaml: string, limit: number): string {
+  const file = join(OUT, yaml.replace(/\.yaml$/, `.memory-limit-${limit / 1048576}MiB.yaml`))
+  writeFileSync(file, `memory_limit: ${limit / 1048576}MiB\n${readFileSync(join(BENCH, 'workloads', yaml), 'utf8')}`)
+  return file
+}
+
+function engines(workload: 'W1' | 'W2', status: PeerStatus, limit: number | null): Engine[] {
   const py = (script: string, ...extra: string[]) => (i: string, o: string) => ({ cmd: PY, args: [join(PEERS, script), i, o, ...extra] })
   const w = workload.toLowerCase()
   const yaml = workload === 'W1' ? 'w1-csv-groupby.yaml' : 'w2-jsonl-filter-project.yaml'
-  const list: Engine[] = [
-    {
-      name: 'sluice',
-      label: `Sluice (sluice run bench/workloads/${yaml})`,
-      missing: () => null,
-      command: (i, o) => ({
-        cmd: process.execPath,
-        args: [join(ROOT, 'bin', 'sluice.js'), 'run', join(BENCH, 'workloads', yaml), '--reset', '--no-progress', '-q'],
-        env: { IN: i, OUT: o, DATA_DIR: join(DATA, 'sluice-state', w) },
-      }),
-    },
+  const sluice = (config: string) => (i: string, o: string) => ({
+    cmd: process.execPath,
+    args: [join(ROOT, 'bin', 'sluice.js'), 'run', config, '--reset', '--no-progress', '-q'],
+    env: { IN: i, OUT: o, DATA_DIR: join(DATA, 'sluice-state', w) },
+  })
+  const list: Engine[] = [{ name: 'sluice', label: `Sluice (sluice run bench/workloads/${yaml})`, missing: () => null, command: sluice(join(BENCH, 'workloads', yaml)) }]
+  if (limit !== null) {
+    list.push({ name: 'sluice_memory_limit', label: `Sluice under memory_limit: ${limit / 1048576}MiB (the same config)`, missing: () => null, command: sluice(limitedConfig(yaml, limit)) })
+  }
+  list.push(
     { name: 'pandas', label: 'pandas (whole file in memory)', missing: peerMissing(status, 'pandas'), command: py(`pandas/${w}.py`) },
     { name: 'pandas_chunked', label: 'pandas (chunked reader)', missing: peerMissing(status, 'pandas'), command: py(`pandas/${w}.py`, '--chunked') },
     { name: 'polars', label: 'Polars (lazy scan)', missing: peerMissing(status, 'polars'), command: py(`polars/${w}.py`) },
     { name: 'duckdb', label: 'DuckDB (SQL COPY)', missing: peerMissing(status, 'duckdb'), command: py(`duckdb/${w}.py`) },
     { name: 'miller', label: 'Miller (mlr)', missing: peerMissing(status, 'miller'), command: (i, o) => ({ cmd: join(PEERS, 'miller', `${w}.sh`), args: [i, o] }) },
-  ]
+  )
   if (workload === 'W2') list.push({ name: 'jq', label: 'jq -c', missing: peerMissing(status, 'jq'), command: (i, o) => ({ cmd: join(PEERS, 'jq', 'w2.sh'), args: [i, o] }) })
   list.push({ name: 'node_naive', label: 'naive Node (readline + ' + (workload === 'W1' ? 'quote-aware split)' : 'JSON.parse)'), missing: () => null, command: (i, o) => ({ cmd: process.execPath, args: [join(PEERS, 'node', `${w}.mjs`), i, o] }) })
   if (workload === 'W2') list.push({ name: 'benthos', label: 'Benthos v4.60.0 (file → mapping → file)', missing: peerMissing(status, 'benthos'), command: (i, o) => ({ cmd: BENTHOS, args: ['-c', join(PEERS, 'benthos', 'w2.yaml')], env: { IN: i, OUT: o } }) })
@@ -276,8 +293,9 @@ async function batchWorkload(id: 'W1' | 'W2', opts: Options, status: PeerStatus,
       ? 'events CSV → keep event == "purchase" → group by country: count, sum(amount), avg(latency_ms) → CSV'
       : 'events JSONL → keep amount > 50 → ts, user_id, amount, amount_cents = round(amount*100) → JSONL'
   const notes: string[] = []
-  let list = engines(id, status)
-  if (opts.engines) list = list.filter((e) => e.name === 'sluice' || opts.engines!.includes(e.name))
+  const limit = id === 'W1' ? opts.w1MemoryLimit : opts.w2MemoryLimit
+  let list = engines(id, status, limit)
+  if (opts.engines) list = list.filter((e) => e.name.startsWith('sluice') || opts.engines!.includes(e.name))
   const results = new Map<string, EngineResult>()
   const active: Engine[] = []
   for (const e of list) {
@@ -360,6 +378,7 @@ async function batchWorkload(id: 'W1' | 'W2', opts: Options, status: PeerStatus,
   summarizeRuns(results, opts.rows, bytes)
   notes.push('wall_s, cpu_s (user+sys) and peak_rss_mb are medians of the runs; records_per_s and mb_per_s are input rows and input MB (10^6 bytes) over the median wall time.')
   notes.push('ratio_vs_sluice.wall = engine wall time ÷ Sluice wall time: above 1 means slower than Sluice, below 1 faster.')
+  if (limit !== null) notes.push(`sluice_memory_limit: the same config with \`memory_limit: ${limit / 1048576}MiB\` (the RSS target): the \`sluice\` command runs the pipeline in a child node with ${memoryFlags(limit).join(' ')}, and reads the file with ${threadsWithin(limit, availableParallelism())} thread(s) (what fits: docs/guides/memory.md). Its output is checked against the unlimited run's.`)
   notes.push('Sluice runs with `threads: auto` (decoding and the filter/map steps on every core; W5 compares 1 and 2 threads). Polars and DuckDB use both cores too (cpu_s can exceed wall_s); pandas, Miller, jq and naive Node mostly one; Benthos runs its pipeline on as many threads as cores.')
   return { id, title, description, input: { path: input.replace(ROOT + '/', ''), rows: opts.rows, bytes }, runs_per_engine: opts.runs, engines: [...results.values()], notes }
 }

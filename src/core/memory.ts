@@ -15,10 +15,12 @@ const MiB = 1024 * 1024
  */
 export const OUTSIDE_HEAP_MIB = 50
 /**
- * What a chunk worker thread adds to RSS: its isolate, code, an 8 MiB semi-space pair and the
- * few MiB of old space it uses (it holds one chunk's records at a time). Measured on W2.
+ * What a chunk worker thread adds to RSS besides its young generation (V8's heap flags size every
+ * thread's heap alike: 3 semi-spaces of the plan's size): its isolate, code, and the few MiB of
+ * old space it uses for one chunk's records. Measured with 256 KiB chunks (WORKER_CHUNK_WITHIN_LIMIT)
+ * and 2 MiB semi-spaces, against the same run on one thread: W1 +15, W2 +11 MiB per worker.
  */
-export const WORKER_THREAD_MIB = 36
+const WORKER_BASE_MIB = 10
 /**
  * What worker threads reading a gzip file add on top (sources/file/reader.ts): the decompressed
  * bytes kept for the chunks still out, the queue ahead of them, and zlib's 256 KiB output
@@ -31,33 +33,69 @@ export const MIN_HEAP_MIB = 24
 /** Smallest `memory_limit` accepted. */
 export const MIN_MEMORY_LIMIT_MIB = OUTSIDE_HEAP_MIB + MIN_HEAP_MIB
 /**
- * The main thread's heap beside chunk workers: it holds their results in order, the channels and
- * the sinks' batches. Less thrashed: W2 with 2 workers under old 24 MiB took 8 s against 4 s.
+ * The main thread's old space beside chunk workers: it holds their results in order, the
+ * channels and the sinks' batches. W2 with 2 workers (256 KiB chunks, 2 MiB semi-spaces): 4.6–5.0 s
+ * under 16 MiB, 3.5–3.6 s under 32 MiB, as fast as without a limit.
  */
-const MAIN_WITH_WORKERS_MIB = 72
+const MAIN_OLD_WITH_WORKERS_MIB = 34
+/**
+ * The chunk a worker thread decodes at a time under `memory_limit` (at most; `read_buffer` without
+ * one). A chunk's records and results are in flight between the threads (4 chunks per worker),
+ * and with 1 MiB chunks they outlived small young generations: W2 on 2 threads under 2 MiB
+ * semi-spaces took 5.4–5.8 s at 214 MB of RSS with 1 MiB chunks, 3.0–3.6 s at 109 MB with 256 KiB.
+ */
+export const WORKER_CHUNK_WITHIN_LIMIT = 256 * 1024
+
+/** RSS of one chunk worker under semi-spaces of `semiSpaceMiB`. */
+export function workerThreadMiB(semiSpaceMiB: number): number {
+  return WORKER_BASE_MIB + 3 * semiSpaceMiB
+}
 
 export interface HeapPlan {
   /** V8 `--max-semi-space-size`, MiB (a power of two): the young generation is 3 semi-spaces. */
   semiSpaceMiB: number
   /** V8 `--max-old-space-size`, MiB. */
   oldSpaceMiB: number
+  /** Chunk worker threads budgeted beside the main thread (1: none, a file is read on the main thread). */
+  workers: number
 }
+
+/** Semi-space sizes the plan tries, largest first (V8 keeps powers of two as they are). */
+const SEMI_SPACES_MIB = [8, 4, 2]
 
 /**
  * Heap sizes for a process of `limitBytes`. Node's heap flags size every thread's heap, the main
- * thread's and each chunk worker's alike; the plan caps the main thread's and budgets the
- * workers that fit (`threadsWithin`, for every core, so `threads: auto` stays within the limit)
- * at what they use. The semi-space is as large as the heap allows, because records live for a
- * batch: with 2 MiB semi-spaces W2 (2 threads) took 10.9 s against 4.2 s, nearly every record
- * promoted and collected again by full GCs. Measured, peak RSS against unlimited:
- * W4 (one thread, 100 MiB → semi 4, old 38, 20 GB) 87 MiB against 126 MiB at 95% of the throughput;
- * W3 at 100k/s (80 MiB → semi 2, old 24) 77 MiB against 104 MiB, p99 20.6 against 16.6 ms.
+ * thread's and each chunk worker's alike; the plan budgets as many workers as fit (`threads:
+ * auto` on every core stays within the limit), then the largest semi-space that costs no worker
+ * (for a plain file nor for a gzip one): threads are the larger gain (W5: 1.9×). The main thread
+ * gets the rest.
+ * - With workers, records live for a chunk in a worker and for a batch on the main thread, and
+ *   chunks are small under a limit (WORKER_CHUNK_WITHIN_LIMIT): 2 MiB semi-spaces cost W2 no time.
+ * - Without, the semi-space is as large as the heap allows: records live for a batch, and W2 on
+ *   one thread under 2 MiB semi-spaces took 8.4–9.3 s against 6.7–7.4 s under 8 MiB.
+ * Measured, peak RSS against unlimited: W4 (one thread, 100 MiB → semi 4, old 38, 20 GB) 87 MiB
+ * against 126 MiB at 95% of the throughput; W3 at 100k/s (80 MiB → semi 2, old 24) 77 MiB against
+ * 104 MiB, p99 20.6 against 16.6 ms.
  */
 export function heapPlan(limitBytes: number, cores = availableParallelism()): HeapPlan {
-  const workers = threadsWithin(limitBytes, cores)
-  const heap = Math.floor(limitBytes / MiB) - OUTSIDE_HEAP_MIB - (workers > 1 ? workers * WORKER_THREAD_MIB : 0)
+  const mib = Math.floor(limitBytes / MiB)
+  // The smallest semi-space leaves the most room for workers.
+  const workers = workersFitting(mib, 2, cores, 0)
+  if (workers > 1) {
+    const gzipWorkers = workersFitting(mib, 2, cores, GZIP_THREADS_MIB)
+    const semiSpaceMiB = SEMI_SPACES_MIB.find((semi) => workersFitting(mib, semi, cores, 0) === workers && workersFitting(mib, semi, cores, GZIP_THREADS_MIB) === gzipWorkers)!
+    return { semiSpaceMiB, oldSpaceMiB: mib - OUTSIDE_HEAP_MIB - workers * workerThreadMiB(semiSpaceMiB) - 3 * semiSpaceMiB, workers }
+  }
+  const heap = mib - OUTSIDE_HEAP_MIB
   const semiSpaceMiB = heap >= 72 ? 8 : heap >= 36 ? 4 : 2
-  return { semiSpaceMiB, oldSpaceMiB: heap - 3 * semiSpaceMiB }
+  return { semiSpaceMiB, oldSpaceMiB: heap - 3 * semiSpaceMiB, workers }
+}
+
+/** Chunk workers that fit in `mib` beside a main thread, at most `wanted` (1: none). */
+function workersFitting(mib: number, semiSpaceMiB: number, wanted: number, reserveMiB: number): number {
+  const spare = mib - OUTSIDE_HEAP_MIB - MAIN_OLD_WITH_WORKERS_MIB - 3 * semiSpaceMiB - reserveMiB
+  const n = Math.min(wanted, Math.floor(spare / workerThreadMiB(semiSpaceMiB)))
+  return n >= 2 ? n : 1
 }
 
 /** The node flags that give this process the heap of `heapPlan(limitBytes)`. */
@@ -73,14 +111,15 @@ export function heapMatches(limitBytes: number): boolean {
 }
 
 /**
- * How many chunk workers fit beside the main thread in `limitBytes`, at most `wanted`: each adds
- * ~36 MiB and the main thread keeps a 72 MiB heap, so two need 194 MiB (210 MiB for a `gzip`
- * file: GZIP_THREADS_MIB). Under a tighter limit a file is read on the main thread alone (1),
- * slower but within bounds.
+ * How many chunk workers fit beside the main thread in `limitBytes`, at most `wanted`: those
+ * `heapPlan` budgeted, fewer for a `gzip` file (GZIP_THREADS_MIB). On 2 cores two need 122 MiB
+ * (138 MiB for a gzip file); more room first goes to larger semi-spaces (4 MiB from 156 MiB, 8 MiB
+ * from 192 MiB). Under a tighter limit a file is read on the main thread alone (1), slower but
+ * within bounds.
  */
-export function threadsWithin(limitBytes: number | undefined, wanted: number, gzip = false): number {
+export function threadsWithin(limitBytes: number | undefined, wanted: number, gzip = false, cores = availableParallelism()): number {
   if (limitBytes === undefined) return wanted
-  const spare = Math.floor(limitBytes / MiB) - OUTSIDE_HEAP_MIB - MAIN_WITH_WORKERS_MIB - (gzip ? GZIP_THREADS_MIB : 0)
-  const n = Math.min(wanted, Math.floor(spare / WORKER_THREAD_MIB))
-  return n >= 2 ? n : 1
+  const plan = heapPlan(limitBytes, cores)
+  if (plan.workers < 2) return 1
+  return workersFitting(Math.floor(limitBytes / MiB), plan.semiSpaceMiB, Math.min(wanted, plan.workers), gzip ? GZIP_THREADS_MIB : 0)
 }

@@ -251,6 +251,43 @@ sinks:
   assert.deepEqual(JSON.parse(runs[0]!.text.split('\n')[0]!), { i: 5, name: 'n"5é日', cents: 3550, tags: [2] })
 })
 
+test('under memory_limit, workers get chunks of at most 256 KiB (their records are what is in flight); the output is the same', async (t) => {
+  // The plan budgets one worker per core: with one core there are none to hand chunks to.
+  if (availableParallelism() < 2) return t.skip('one core: no worker threads fit')
+  const dir = freshDir()
+  let s = ''
+  for (let i = 0; i < 40_000; i++) s += `{"i":${i},"amount":${(i * 7) % 100}.5,"pad":"${'x'.repeat(40)}"}\n`
+  writeFileSync(join(dir, 'data.jsonl'), s)
+  const cfg = (limit: string) => `
+data_dir: state
+${limit}
+sources:
+  in: { type: file, path: data.jsonl, format: jsonl, threads: 2 }
+transforms:
+  big: { type: filter, inputs: [in], condition: 'amount > 30.0' }
+sinks:
+  out: { type: file, inputs: [big], path: out.jsonl, format: jsonl, append: false }
+`
+  const decoded = async (limit: string) => {
+    const logged: string[] = []
+    const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push(line) })
+    const r = await runYaml(cfg(limit), { baseDir: dir, reset: true, log })
+    assert.equal(r.status, 'completed')
+    const read = logged.map((l) => JSON.parse(l) as { msg: string; chunks: number; chunk_bytes: number; threads: number }).find((l) => l.msg === 'File decoded in worker threads.')
+    assert.ok(read, `the file was read by workers (${limit || 'no limit'})`)
+    return { ...read, text: readFileSync(join(dir, 'out.jsonl'), 'utf8') }
+  }
+  const free = await decoded('')
+  // 130 MiB: two workers fit (122 MiB), with 2 MiB semi-spaces (core/memory.ts).
+  const limited = await decoded('memory_limit: 130MiB')
+  assert.equal(free.chunk_bytes, 1024 * 1024, 'read_buffer without a limit')
+  assert.equal(limited.chunk_bytes, 256 * 1024)
+  assert.equal(limited.threads, 2)
+  assert.equal(limited.chunks, Math.ceil(Buffer.byteLength(s) / (256 * 1024)) + (Buffer.byteLength(s) % (256 * 1024) === 0 ? 1 : 0))
+  assert.ok(limited.text.length > 1_000_000)
+  assert.equal(limited.text, free.text)
+})
+
 test('a glob of CSV files with different headers: the workers follow each file\'s header', async () => {
   const dir = freshDir()
   const rows = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('\n') + '\n'
@@ -323,8 +360,8 @@ async function runAggregate(dir: string, threads: number, aggregate: string, con
     .out('dlq')
     .map((d) => ({ component: d.component, code: d.code, message: d.message, line: (d.origin as { line: number }).line, record: d.record }))
     .sort((a, b) => a.line - b.line || String(a.component).localeCompare(String(b.component)))
-  const partials = logged.map((s) => JSON.parse(s) as { msg: string; partials?: number }).filter((l) => l.msg === 'Chunks pre-aggregated in worker threads.')
-  return { status: r.status, out: r.out('out'), letters, counts, partials: partials.reduce((n, l) => n + l.partials!, 0) }
+  const partials = logged.map((s) => JSON.parse(s) as { msg: string; partials?: number }).filter((l) => l.msg === 'File decoded in worker threads.')
+  return { status: r.status, out: r.out('out'), letters, counts, partials: partials.reduce((n, l) => n + (l.partials ?? 0), 0) }
 }
 
 test('workers pre-aggregate for a global aggregate: rows, group order, dead letters and counts equal one thread', async () => {

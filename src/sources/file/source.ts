@@ -10,7 +10,7 @@ import { glob, isDynamicPattern } from 'tinyglobby'
 import { createDecoder, encodedLines, type DecoderOptions } from '../../codecs/index.js'
 import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
 import { LF } from '../../codecs/framing/newline.js'
-import { threadsWithin } from '../../core/memory.js'
+import { threadsWithin, WORKER_CHUNK_WITHIN_LIMIT } from '../../core/memory.js'
 import { ChunkWorkers } from '../../core/threads/pool.js'
 import { PartialRecord } from '../../core/threads/partial.js'
 import type { ChunkResult } from '../../core/threads/protocol.js'
@@ -314,7 +314,8 @@ export class FileSource implements Source {
    * workers resume there.
    */
   private async readParallel(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, starting: Promise<ChunkWorkers>, gzip: boolean): Promise<number> {
-    const size = this.o.read_buffer
+    // Under memory_limit, smaller chunks: their records and results are what is in flight.
+    const size = this.build.memoryLimit === undefined ? this.o.read_buffer : Math.min(this.o.read_buffer, WORKER_CHUNK_WITHIN_LIMIT)
     const steps = ctx.emitProcessed ? (ctx.portable ?? []).length : 0
     // Pre-aggregation is admitted chunk by chunk; a chunk whose result is not emitted gives its
     // admission back (the aggregate counts admitted partials against its state bounds).
@@ -409,7 +410,7 @@ export class FileSource implements Source {
         reader.release(head.offset + r.consumed)
       }
       decoder.seek({ offset: pos, line, state: decoder.position().state })
-      if (partials > 0) this.build.log.debug({ file, aggregate: ctx.preaggregate!.step.id, chunks: seq, partials }, 'Chunks pre-aggregated in worker threads.')
+      this.build.log.debug({ file, threads: workers.size, chunks: seq, chunk_bytes: size, ...(partials > 0 && { aggregate: ctx.preaggregate!.step.id, partials }) }, 'File decoded in worker threads.')
       const damage = gunzip?.damage
       if (damage && !ctx.signal.aborted) {
         // The end of what decompressed was emitted as the end of the input; the damage closes the file.
