@@ -251,27 +251,28 @@ sinks:
   assert.deepEqual(JSON.parse(runs[0]!.text.split('\n')[0]!), { i: 5, name: 'n"5é日', cents: 3550, tags: [2] })
 })
 
-test('under memory_limit, workers get chunks of at most 256 KiB (their records are what is in flight); the output is the same', async (t) => {
+test('under memory_limit, workers get chunks of at most 256 KiB where records come back (they are what is in flight); the output is the same', async (t) => {
   // The plan budgets one worker per core: with one core there are none to hand chunks to.
   if (availableParallelism() < 2) return t.skip('one core: no worker threads fit')
   const dir = freshDir()
   let s = ''
   for (let i = 0; i < 40_000; i++) s += `{"i":${i},"amount":${(i * 7) % 100}.5,"pad":"${'x'.repeat(40)}"}\n`
   writeFileSync(join(dir, 'data.jsonl'), s)
-  const cfg = (limit: string) => `
+  const cfg = (limit: string, aggregate = false) => `
 data_dir: state
 ${limit}
 sources:
   in: { type: file, path: data.jsonl, format: jsonl, threads: 2 }
 transforms:
   big: { type: filter, inputs: [in], condition: 'amount > 30.0' }
+${aggregate ? '  sums: { type: aggregate, inputs: [big], group_by: [amount], window: { type: global }, aggregations: { n: count() } }' : ''}
 sinks:
-  out: { type: file, inputs: [big], path: out.jsonl, format: jsonl, append: false }
+  out: { type: file, inputs: [${aggregate ? 'sums' : 'big'}], path: out.jsonl, format: jsonl, append: false }
 `
-  const decoded = async (limit: string) => {
+  const decoded = async (limit: string, aggregate = false) => {
     const logged: string[] = []
     const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push(line) })
-    const r = await runYaml(cfg(limit), { baseDir: dir, reset: true, log })
+    const r = await runYaml(cfg(limit, aggregate), { baseDir: dir, reset: true, log })
     assert.equal(r.status, 'completed')
     const read = logged.map((l) => JSON.parse(l) as { msg: string; chunks: number; chunk_bytes: number; threads: number }).find((l) => l.msg === 'File decoded in worker threads.')
     assert.ok(read, `the file was read by workers (${limit || 'no limit'})`)
@@ -286,6 +287,10 @@ sinks:
   assert.equal(limited.chunks, Math.ceil(Buffer.byteLength(s) / (256 * 1024)) + (Buffer.byteLength(s) % (256 * 1024) === 0 ? 1 : 0))
   assert.ok(limited.text.length > 1_000_000)
   assert.equal(limited.text, free.text)
+  // Pre-aggregated chunks come back as one partial each: read_buffer-sized chunks.
+  const partials = await decoded('memory_limit: 130MiB', true)
+  assert.equal(partials.chunk_bytes, 1024 * 1024)
+  assert.equal(partials.text.trim().split('\n').length, 70, 'one row per amount above 30')
 })
 
 test('a glob of CSV files with different headers: the workers follow each file\'s header', async () => {
