@@ -2,7 +2,7 @@
 // The `sluice` command: runs the compiled CLI (built by `npm install` through the `prepare` script),
 // with the code caches the build wrote (dist/cli/code-cache.js).
 import { fileURLToPath } from 'node:url'
-import { requireCached } from '../dist/cli/code-cache.js'
+import { requireCached, saveLocalCodeCaches } from '../dist/cli/code-cache.js'
 
 const bundle = (name) => fileURLToPath(new URL(`../dist/bundle/${name}`, import.meta.url))
 const { launch, prewarm } = requireCached(bundle('launch.cjs'))
@@ -30,6 +30,9 @@ function runHere(main) {
   return main(process.argv).then((code) => {
     finished = true
     process.exitCode = code
+    // Under V8 flags (memory_limit's child) the build's code caches did not fit: leave ours,
+    // made by a pipeline run so that they hold what one compiles.
+    if (process.argv[2] === 'run') saveLocalCodeCaches()
     // The command is done; a handle leaked by a component (a timer or socket in a user function,
     // a write abandoned at the shutdown deadline) must not keep the process alive.
     setTimeout(() => process.exit(code), 2000).unref()

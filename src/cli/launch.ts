@@ -10,7 +10,7 @@ import { constants } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { isScalar, parse, parseDocument } from 'yaml'
 import { interpolateString } from '../config/env-reference.js'
-import { heapMatches, heapPlan, memoryFlags, MIN_MEMORY_LIMIT_MIB } from '../core/memory.js'
+import { heapMatches, heapPlan, memoryFlags, MIN_MEMORY_LIMIT_MIB, threadsWithin } from '../core/memory.js'
 import { prewarmChunkWorkers } from '../core/threads/spawn.js'
 import { parseByteSize } from '../core/units.js'
 import { threadsWanted } from '../sources/file/threads.js'
@@ -51,9 +51,10 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv = p
 /**
  * Before the CLI loads (~40 ms with its code cache, ~120 ms without), start the chunk workers
  * the file sources of `sluice run` will want (core/threads/spawn.ts), so that their start
- * overlaps the loading. Read from the config as the file source will read it (threadsWanted):
- * its `threads`, `follow` and the size of a literal path (a glob counts as large). Not under
- * `memory_limit`, which may leave no room for them. A config this cannot read prewarms nothing:
+ * overlaps the loading. Read from the config as the file source will read it (threadsWanted,
+ * threadsWithin): its `threads`, `follow`, `compression`, the size of a literal path (a glob
+ * counts as large) and `memory_limit`, which may leave room for fewer (this runs in the child
+ * node the launcher starts, with the limit's heap). A config this cannot read prewarms nothing:
  * the CLI reports what is wrong.
  */
 export function prewarm(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
@@ -68,7 +69,8 @@ export function prewarmCount(argv: readonly string[], env: NodeJS.ProcessEnv): n
   let n = 0
   try {
     const text = readFileSync(file, 'utf8')
-    if (text.includes('memory_limit') || !/\btype:\s*["']?file\b/.test(text)) return 0
+    if (!/\btype:\s*["']?file\b/.test(text)) return 0
+    const limit = memoryLimitOf(file, env)
     const config = parse(text) as { sources?: Record<string, Record<string, unknown>> }
     for (const source of Object.values(config?.sources ?? {})) {
       const value = (key: string): unknown => {
@@ -78,13 +80,13 @@ export function prewarmCount(argv: readonly string[], env: NodeJS.ProcessEnv): n
       if (value('type') !== 'file' || typeof value('path') !== 'string') continue
       const path = resolve(dirname(file), value('path') as string)
       const threads = value('threads') ?? 'auto'
-      n = Math.max(
-        n,
-        threadsWanted(threads === 'auto' ? 'auto' : Number(threads), {
-          follow: value('follow') === true || value('follow') === 'true',
-          bytes: /[*?[{]/.test(path) ? Infinity : statSync(path).size,
-        }),
-      )
+      const wanted = threadsWanted(threads === 'auto' ? 'auto' : Number(threads), {
+        follow: value('follow') === true || value('follow') === 'true',
+        bytes: /[*?[{]/.test(path) ? Infinity : statSync(path).size,
+      })
+      // As the file source decides (isGzip there).
+      const compression = value('compression') ?? 'auto'
+      n = Math.max(n, threadsWithin(limit, wanted, compression === 'gzip' || (compression === 'auto' && path.endsWith('.gz'))))
     }
   } catch {
     return 0

@@ -69,7 +69,15 @@ test('prewarm: the workers the file sources will want, read as the source reads 
   assert.equal(count('  a: { type: file, path: missing.csv, threads: 2 }'), 0, 'the CLI reports the missing file')
   assert.equal(count('  a: { type: kafka, topics: [t], threads: 2 }'), 0)
   assert.equal(count('  a: { type: file, path: small.csv, threads: 2 }\n  b: { type: file, path: small.csv, threads: 4 }'), 4)
-  writeFileSync(config, 'memory_limit: 100MiB\nsources:\n  a: { type: file, path: small.csv, threads: 2 }\n')
-  assert.equal(prewarmCount(['node', 'sluice', 'run', config], {}), 0, 'memory_limit decides how many fit')
+  // memory_limit decides how many fit (core/memory.ts): two from 122 MiB on 2 cores, 138 MiB for gzip.
+  const limited = (limit: string, path: string, extra = '') => {
+    writeFileSync(config, `memory_limit: ${limit}\nsources:\n  a: { type: file, path: ${path}, threads: 2${extra} }\n`)
+    return prewarmCount(['node', 'sluice', 'run', config], {})
+  }
+  assert.equal(limited('100MiB', 'small.csv'), 0, 'no room for workers')
+  assert.equal(limited('130MiB', 'small.csv'), cores >= 2 ? 2 : 0)
+  assert.equal(limited('130MiB', 'small.csv.gz'), 0, 'a gzip file needs 138 MiB')
+  assert.equal(limited('130MiB', 'small.csv', ', compression: gzip'), 0)
+  assert.equal(limited('140MiB', 'small.csv.gz'), cores >= 2 ? 2 : 0)
   assert.equal(prewarmCount(['node', 'sluice', 'validate', config], {}), 0)
 })
