@@ -17,8 +17,9 @@ export const OUTSIDE_HEAP_MIB = 50
 /**
  * What a chunk worker thread adds to RSS besides its young generation (V8's heap flags size every
  * thread's heap alike: 3 semi-spaces of the plan's size): its isolate, code, and the few MiB of
- * old space it uses for one chunk's records. Measured with 256 KiB chunks (WORKER_CHUNK_WITHIN_LIMIT)
- * and 2 MiB semi-spaces, against the same run on one thread: W1 +15, W2 +11 MiB per worker.
+ * old space it uses for one chunk's records. Measured with 256 KiB chunks (the file source's
+ * RECORD_CHUNK_BYTES) and 2 MiB semi-spaces, against the same run on one thread: W1 +15, W2
+ * +11 MiB per worker.
  */
 const WORKER_BASE_MIB = 10
 /**
@@ -38,14 +39,6 @@ export const MIN_MEMORY_LIMIT_MIB = OUTSIDE_HEAP_MIB + MIN_HEAP_MIB
  * under 16 MiB, 3.5–3.6 s under 32 MiB, as fast as without a limit.
  */
 const MAIN_OLD_WITH_WORKERS_MIB = 34
-/**
- * The chunk a worker thread decodes at a time under `memory_limit` (at most; `read_buffer` without
- * one). A chunk's records and results are in flight between the threads (4 chunks per worker),
- * and with 1 MiB chunks they outlived small young generations: W2 on 2 threads under 2 MiB
- * semi-spaces took 5.4–5.8 s at 214 MB of RSS with 1 MiB chunks, 3.0–3.6 s at 109 MB with 256 KiB.
- */
-export const WORKER_CHUNK_WITHIN_LIMIT = 256 * 1024
-
 /** RSS of one chunk worker under semi-spaces of `semiSpaceMiB`. */
 export function workerThreadMiB(semiSpaceMiB: number): number {
   return WORKER_BASE_MIB + 3 * semiSpaceMiB
@@ -70,7 +63,8 @@ const SEMI_SPACES_MIB = [8, 4, 2]
  * (for a plain file nor for a gzip one): threads are the larger gain (W5: 1.9×). The main thread
  * gets the rest.
  * - With workers, records live for a chunk in a worker and for a batch on the main thread, and
- *   chunks are small under a limit (WORKER_CHUNK_WITHIN_LIMIT): 2 MiB semi-spaces cost W2 no time.
+ *   chunks whose records come back are small (the file source's RECORD_CHUNK_BYTES): 2 MiB
+ *   semi-spaces cost W2 no time.
  * - Without, the semi-space is as large as the heap allows: records live for a batch, and W2 on
  *   one thread under 2 MiB semi-spaces took 8.4–9.3 s against 6.7–7.4 s under 8 MiB.
  * Measured, peak RSS against unlimited: W4 (one thread, 100 MiB → semi 4, old 38, 20 GB) 87 MiB

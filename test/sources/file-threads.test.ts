@@ -251,7 +251,7 @@ sinks:
   assert.deepEqual(JSON.parse(runs[0]!.text.split('\n')[0]!), { i: 5, name: 'n"5é日', cents: 3550, tags: [2] })
 })
 
-test('under memory_limit, workers get chunks of at most 256 KiB where records come back (they are what is in flight); the output is the same', async (t) => {
+test('workers get chunks of at most 256 KiB where records come back (they are what is in flight), read_buffer where they pre-aggregate; memory_limit changes neither nor the output', async (t) => {
   // The plan budgets one worker per core: with one core there are none to hand chunks to.
   if (availableParallelism() < 2) return t.skip('one core: no worker threads fit')
   const dir = freshDir()
@@ -281,7 +281,7 @@ sinks:
   const free = await decoded('')
   // 130 MiB: two workers fit (122 MiB), with 2 MiB semi-spaces (core/memory.ts).
   const limited = await decoded('memory_limit: 130MiB')
-  assert.equal(free.chunk_bytes, 1024 * 1024, 'read_buffer without a limit')
+  assert.equal(free.chunk_bytes, 256 * 1024)
   assert.equal(limited.chunk_bytes, 256 * 1024)
   assert.equal(limited.threads, 2)
   assert.equal(limited.chunks, Math.ceil(Buffer.byteLength(s) / (256 * 1024)) + (Buffer.byteLength(s) % (256 * 1024) === 0 ? 1 : 0))
@@ -289,7 +289,7 @@ sinks:
   assert.equal(limited.text, free.text)
   // Pre-aggregated chunks come back as one partial each: read_buffer-sized chunks.
   const partials = await decoded('memory_limit: 130MiB', true)
-  assert.equal(partials.chunk_bytes, 1024 * 1024)
+  assert.equal(partials.chunk_bytes, 1024 * 1024, 'read_buffer')
   assert.equal(partials.text.trim().split('\n').length, 70, 'one row per amount above 30')
 })
 

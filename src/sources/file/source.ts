@@ -10,7 +10,7 @@ import { glob, isDynamicPattern } from 'tinyglobby'
 import { createDecoder, encodedLines, type DecoderOptions } from '../../codecs/index.js'
 import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
 import { LF } from '../../codecs/framing/newline.js'
-import { threadsWithin, WORKER_CHUNK_WITHIN_LIMIT } from '../../core/memory.js'
+import { threadsWithin } from '../../core/memory.js'
 import { ChunkWorkers } from '../../core/threads/pool.js'
 import { PartialRecord } from '../../core/threads/partial.js'
 import type { ChunkResult } from '../../core/threads/protocol.js'
@@ -59,6 +59,16 @@ const FINGERPRINT_BYTES = 1024
  * W2 2.94 → 2.77 s, for 2 MiB more of read buffers per worker.
  */
 const CHUNKS_PER_WORKER = 4
+
+/**
+ * The most a worker decodes at a time when the chunk's records come back (are not pre-aggregated):
+ * they are what is in flight between the threads, and in smaller chunks they die young. W2 on 2
+ * threads, 7 interleaved runs: 1 MiB chunks 4.23 s at 186 MB, 256 KiB 4.16 s at 154 MB; under
+ * memory_limit's 2 MiB semi-spaces, 1 MiB took 5.4–5.8 s at 214 MB, 256 KiB 3.0–3.6 s at 109 MB.
+ * A pre-aggregated chunk comes back as one partial and keeps read_buffer's size: W1 with 256 KiB
+ * chunks took 7% longer (1.46 vs 1.36 s).
+ */
+const RECORD_CHUNK_BYTES = 256 * 1024
 
 /** `threads: auto` judges whether workers pay after this many chunks (see AutoThreads). */
 const AUTO_THREADS_JUDGE_CHUNKS = 8
@@ -318,9 +328,7 @@ export class FileSource implements Source {
     // Pre-aggregation is admitted chunk by chunk; a chunk whose result is not emitted gives its
     // admission back (the aggregate counts admitted partials against its state bounds).
     const admit = ctx.emitProcessed ? ctx.preaggregate?.target : undefined
-    // Under memory_limit, smaller chunks where their records come back: those are what is in
-    // flight. A pre-aggregated chunk comes back as one partial (W1: 256 KiB chunks cost 7%).
-    const size = this.build.memoryLimit === undefined || admit ? this.o.read_buffer : Math.min(this.o.read_buffer, WORKER_CHUNK_WITHIN_LIMIT)
+    const size = admit ? this.o.read_buffer : Math.min(this.o.read_buffer, RECORD_CHUNK_BYTES)
     const taken = (chunk: { preaggregate: boolean }) => {
       if (chunk.preaggregate) admit!.releasePartial()
     }
