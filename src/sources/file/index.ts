@@ -11,7 +11,7 @@ const options = z.strictObject({
   compression: z.enum(['auto', 'none', 'gzip']).default('auto').meta({ description: '`auto` decompresses files ending in `.gz` with gzip.' }),
   follow: z.boolean().default(false).meta({ description: 'Keep running at the end of the files: read what is appended and pick up new files matching the glob (tail -F). Without it the source ends when every file is read.' }),
   poll_interval: duration('How often follow mode checks for growth and new files.', '250ms'),
-  read_buffer: byteSize('Bytes read per system call; one buffer of this size is reused for the whole run (with worker threads, four per thread, each a chunk handed to a worker: at most 256KiB unless the workers pre-aggregate).', '1MiB'),
+  read_buffer: byteSize('Bytes read per system call; one buffer of this size is reused for the whole run (with worker threads, four per thread, each a chunk handed to a worker: at most 256KiB when its records come back, unless the file is gzip and there is no `memory_limit`).', '1MiB'),
   max_record_bytes: byteSize('Largest record accepted; a longer one is dead-lettered (its first 64 KiB kept) and skipped without being held in memory.', '1MiB'),
   threads: z
     .union([z.literal('auto'), z.number().int().min(1).max(64)])

@@ -66,7 +66,10 @@ const CHUNKS_PER_WORKER = 4
  * threads, 7 interleaved runs: 1 MiB chunks 4.23 s at 186 MB, 256 KiB 4.16 s at 154 MB; under
  * memory_limit's 2 MiB semi-spaces, 1 MiB took 5.4–5.8 s at 214 MB, 256 KiB 3.0–3.6 s at 109 MB.
  * A pre-aggregated chunk comes back as one partial and keeps read_buffer's size: W1 with 256 KiB
- * chunks took 7% longer (1.46 vs 1.36 s).
+ * chunks took 7% longer (1.46 vs 1.36 s). So do a gzip file's without memory_limit: its main
+ * thread decompresses, and each chunk costs it (W2 gzipped, 5 runs: 4.26 s at 219 MB with 1 MiB
+ * chunks, 4.57 s at 195 MB with 256 KiB); under a limit its records outlive the small semi-spaces
+ * (6.6–7.0 s at 166–171 MB against 5.8–6.9 s at 132 MB).
  */
 const RECORD_CHUNK_BYTES = 256 * 1024
 
@@ -328,7 +331,8 @@ export class FileSource implements Source {
     // Pre-aggregation is admitted chunk by chunk; a chunk whose result is not emitted gives its
     // admission back (the aggregate counts admitted partials against its state bounds).
     const admit = ctx.emitProcessed ? ctx.preaggregate?.target : undefined
-    const size = admit ? this.o.read_buffer : Math.min(this.o.read_buffer, RECORD_CHUNK_BYTES)
+    const small = !admit && (!gzip || this.build.memoryLimit !== undefined)
+    const size = small ? Math.min(this.o.read_buffer, RECORD_CHUNK_BYTES) : this.o.read_buffer
     const taken = (chunk: { preaggregate: boolean }) => {
       if (chunk.preaggregate) admit!.releasePartial()
     }
