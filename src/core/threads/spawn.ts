@@ -8,11 +8,15 @@ import { Worker } from 'node:worker_threads'
 import { SluiceError } from '../errors.js'
 
 /**
- * Young generation of a chunk worker. Its records live for one 64 KiB slice, so a small young
- * generation holds them all; V8's default lets each worker's grow to ~48 MB of RSS.
- * W2 with 2 threads: peak RSS 283 → 251 MB with 16 MB (8 MB: 257 MB, 4 MB: slower, more scavenges).
+ * Young generation of a chunk worker. Its records live for one 64 KiB slice, and what it sends
+ * back for at most one chunk (256 KiB when records come back: the file source's
+ * RECORD_CHUNK_BYTES), so a small young generation holds them all; V8's default lets each
+ * worker's grow to ~48 MB of RSS. W2 with 2 threads and 256 KiB chunks (7 interleaved runs):
+ * peak RSS 154 MB with 16 MB, 138 MB with 8 MB, in the same time (3.23 vs 3.22 s); W1 (1 MiB
+ * pre-aggregated chunks) is unchanged (134–136 MB, 0.87–0.90 s), but took 8 MB more with 6 MB.
+ * With 1 MiB chunks W2 had needed 16 MB (8 MB: 257 against 251 MB, 4 MB: slower).
  */
-const WORKER_YOUNG_GENERATION_MB = 16
+const WORKER_YOUNG_GENERATION_MB = 8
 
 /** Prewarmed workers nobody claimed are stopped after this long (a pipeline without threads). */
 const PREWARM_TTL_MS = 5000
