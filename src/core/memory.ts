@@ -26,9 +26,9 @@ const WORKER_BASE_MIB = 10
  * What worker threads reading a gzip file add on top (sources/file/reader.ts): the decompressed
  * bytes kept for the chunks still out, the queue ahead of them, and zlib's 256 KiB output
  * buffers, which stay allocated until a GC collects them. Measured on W2 gzipped, 2 threads,
- * 2 MiB semi-spaces: 125–126 MiB of RSS under memory_limit 138MiB and 150MiB, against 105–108 MiB
+ * 2 MiB semi-spaces: 128–130 MiB of RSS under memory_limit 138MiB and 150MiB, against 108–110 MiB
  * for the plain file (122MiB, 150MiB): ~20 MiB more, of which the plan's other estimates absorb
- * the 4 beyond this reserve (the plain file used 108 of its 122 MiB).
+ * the 4 beyond this reserve (the plain file used 109 of its 122 MiB).
  */
 export const GZIP_THREADS_MIB = 16
 /** Smallest main-thread heap: the engine's code, option schemas and one batch in flight. */
