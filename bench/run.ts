@@ -453,14 +453,15 @@ function memoryLimitArg(text: string): number | null {
  * user starts node with memoryFlags()), and MEMORY_LIMIT for the pipeline's own setting.
  */
 function streamCommand(limit: number | null, args: string[]): { args: string[]; env: Record<string, string> } {
-  const flags = limit === null ? [] : memoryFlags(limit)
+  // W3 and W4 have no file source: no room to keep for chunk workers.
+  const flags = limit === null ? [] : memoryFlags(limit, 1)
   return { args: [...flags, join(BENCH, 'lib', 'sluice-stream.mjs'), ...args], env: limit === null ? {} : { MEMORY_LIMIT: String(limit) } }
 }
 
 function memoryNote(limit: number | null): string {
   return limit === null
     ? 'Sluice runs without memory_limit (V8 sizes its heap for throughput).'
-    : `Sluice runs with memory_limit: ${limit / 1048576}MiB, node started with ${memoryFlags(limit).join(' ')} (docs/guides/memory.md).`
+    : `Sluice runs with memory_limit: ${limit / 1048576}MiB, node started with ${memoryFlags(limit, 1).join(' ')} (docs/guides/memory.md).`
 }
 
 // ─── W3: streaming latency ────────────────────────────────────────────────────────────────

@@ -139,7 +139,8 @@ export interface PipelineSettings {
   dead_letter?: string
   /**
    * Memory budget of the process, e.g. '100MiB'. Heap sizes are fixed when node starts: run node
-   * with `memoryFlags(limit)` (the `sluice` CLI does it itself); the run warns when they differ.
+   * with `memoryFlags(limit)` (`memoryFlags(limit, 1)` for a pipeline without a file source; the
+   * `sluice` CLI does it itself); the run warns when they differ.
    */
   memory_limit?: string
   /** Folder relative paths resolve against (YAML: the config file's folder). Default: cwd. */

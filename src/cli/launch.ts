@@ -6,7 +6,7 @@
 // waiting process small: node:*, yaml and zod-free helpers (~6 MiB over a bare node).
 import { spawn } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
-import { constants } from 'node:os'
+import { availableParallelism, constants } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { isScalar, parse, parseDocument } from 'yaml'
 import { interpolateString } from '../config/env-reference.js'
@@ -42,10 +42,32 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const file = runConfigArgument(argv.slice(2))
   if (file === undefined) return undefined
   const limit = memoryLimitOf(file, env)
-  if (limit === undefined || heapMatches(limit)) return undefined
+  if (limit === undefined) return undefined
+  // Only a file source has chunk workers to make room for (memoryFlags).
+  const cores = fileSourceIn(file, env) ? availableParallelism() : 1
+  if (heapMatches(limit, cores)) return undefined
   const own = [...process.execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)]
   if (own.some((a) => /^--max-(old|semi)-space-size\b/.test(a))) return undefined // the user's flags win; the run warns
-  return runChild(limit, argv, env)
+  return runChild(limit, cores, argv, env)
+}
+
+/** Each source of the config, as a reader of its options with `${VAR}` references resolved; undefined when the file does not parse. */
+function sourcesOf(file: string, env: NodeJS.ProcessEnv): ((key: string) => unknown)[] | undefined {
+  try {
+    const config = parse(readFileSync(file, 'utf8')) as { sources?: Record<string, Record<string, unknown>> }
+    return Object.values(config?.sources ?? {}).map((source) => (key: string) => {
+      const v = source?.[key]
+      return typeof v === 'string' ? interpolateString(v, env).value : v
+    })
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether the config may have a file source (one that does not parse may: the CLI reports it). */
+function fileSourceIn(file: string, env: NodeJS.ProcessEnv): boolean {
+  const sources = sourcesOf(file, env)
+  return sources === undefined || sources.some((value) => value('type') === 'file')
 }
 
 /**
@@ -68,15 +90,9 @@ export function prewarmCount(argv: readonly string[], env: NodeJS.ProcessEnv): n
   if (file === undefined) return 0
   let n = 0
   try {
-    const text = readFileSync(file, 'utf8')
-    if (!/\btype:\s*["']?file\b/.test(text)) return 0
+    if (!/\btype:\s*["']?file\b/.test(readFileSync(file, 'utf8'))) return 0
     const limit = memoryLimitOf(file, env)
-    const config = parse(text) as { sources?: Record<string, Record<string, unknown>> }
-    for (const source of Object.values(config?.sources ?? {})) {
-      const value = (key: string): unknown => {
-        const v = source?.[key]
-        return typeof v === 'string' ? interpolateString(v, env).value : v
-      }
+    for (const value of sourcesOf(file, env) ?? []) {
       if (value('type') !== 'file' || typeof value('path') !== 'string') continue
       const path = resolve(dirname(file), value('path') as string)
       const threads = value('threads') ?? 'auto'
@@ -137,8 +153,8 @@ export function memoryLimitOf(file: string, env: NodeJS.ProcessEnv): number | un
   return Number.isSafeInteger(bytes) && bytes >= MIN_MEMORY_LIMIT_MIB * 1024 * 1024 ? bytes : undefined
 }
 
-function runChild(limit: number, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const args = [...memoryFlags(limit), ...process.execArgv, argv[1]!, ...argv.slice(2)]
+function runChild(limit: number, cores: number, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const args = [...memoryFlags(limit, cores), ...process.execArgv, argv[1]!, ...argv.slice(2)]
   const child = spawn(process.execPath, args, {
     // The IPC channel is how the child learns that this process died (even by kill -9): it
     // closes, and the child stops as on SIGTERM instead of running on alone (cli/main.ts).
@@ -160,7 +176,7 @@ function runChild(limit: number, argv: readonly string[], env: NodeJS.ProcessEnv
       for (const s of SIGNALS) process.off(s, forward)
       stderr.end()
       if (stderr.outOfMemory) {
-        const p = heapPlan(limit)
+        const p = heapPlan(limit, cores)
         process.stderr.write(
           `error[SLC_MEMORY_LIMIT]: the pipeline needed more memory than memory_limit (${Math.round(limit / 1048576)} MiB) allows: ` +
             `its heap (${p.oldSpaceMiB} MiB old space, ${3 * p.semiSpaceMiB} MiB young) ran out. Raise memory_limit, or lower ` +

@@ -629,6 +629,26 @@ sinks:
   assert.doesNotMatch(free.stderr, /Memory limit/)
 })
 
+test('memory_limit: a pipeline without a file source gets the whole heap, with no room kept for chunk workers', () => {
+  const dir = caseWith('memory-limit-no-file', {
+    'gen.yaml': `
+data_dir: .sluice
+memory_limit: 150MiB
+sources:
+  gen: { type: generator, count: 500, fields: { id: sequence } }
+sinks:
+  out: { type: file, inputs: [gen], path: out.jsonl }
+`,
+  })
+  const r = sluice(['run', 'gen.yaml', '--no-progress', '--json-logs'], dir)
+  assert.equal(r.status, 0, r.stderr)
+  // 150 MiB on one thread: 50 MiB for node, 76 + 3 × 8 MiB of heap (core/memory.ts). With a file
+  // source and 2 cores it would be 62 + 3 × 2, two 16 MiB workers beside.
+  assert.match(r.stderr, /Memory limit 150 MiB: heap sized by --max-old-space-size=76 --max-semi-space-size=8/)
+  assert.doesNotMatch(r.stderr, /started without its heap sizes/)
+  assert.equal(readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').length, 500)
+})
+
 test('memory_limit: a pipeline that outgrows it stops with SLC_MEMORY_LIMIT, not a V8 crash report', () => {
   // A function that keeps every record (and a copy of a large string) forever.
   const dir = caseWith('memory-limit-oom', {

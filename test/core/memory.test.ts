@@ -48,6 +48,12 @@ test('workers first, then the largest semi-space that costs none; without worker
   assert.deepEqual(heapPlan(192 * MiB, 1), { semiSpaceMiB: 8, oldSpaceMiB: 118, workers: 1 })
 })
 
+test('a pipeline without chunk workers (cores 1) gets the whole heap and the largest semi-space', () => {
+  assert.deepEqual(memoryFlags(150 * MiB, 1), ['--max-old-space-size=76', '--max-semi-space-size=8'])
+  assert.deepEqual(memoryFlags(150 * MiB, 2), ['--max-old-space-size=62', '--max-semi-space-size=2'])
+  assert.deepEqual(memoryFlags(100 * MiB, 1), memoryFlags(100 * MiB, 2), 'no room for workers either way')
+})
+
 test('node started with memoryFlags has exactly the planned heap (V8 would round other semi-spaces)', () => {
   for (const mib of [80, 100, 122, 156, 194]) {
     const p = heapPlan(mib * MiB)

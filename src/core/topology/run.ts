@@ -21,6 +21,7 @@ import type { Batch, Origin, Rec } from '../batch.js'
 import { Channel } from '../channel.js'
 import { CheckpointStore } from '../checkpoint.js'
 import { SluiceError, errorMessage, isConfigError, isSluiceError } from '../errors.js'
+import { availableParallelism } from 'node:os'
 import { heapMatches, memoryFlags } from '../memory.js'
 import { fieldsReadFrom } from './fields.js'
 import { isPortable, portableChain, preaggregationTarget } from '../threads/plan.js'
@@ -74,9 +75,13 @@ export async function runPipeline(config: PipelineConfig, options: RunOptions): 
 
   const memoryLimit = config.memoryLimit
   if (memoryLimit !== undefined) {
-    // Heap sizes are fixed when node starts: an API user must pass the flags (the CLI does).
-    const flags = memoryFlags(memoryLimit).join(' ')
-    if (heapMatches(memoryLimit)) log.info({ memory_limit: memoryLimit, flags }, `Memory limit ${formatBytes(memoryLimit)}: heap sized by ${flags}.`)
+    // Heap sizes are fixed when node starts: an API user must pass the flags (the CLI does). Only a
+    // file source has chunk workers to make room for; the plan that keeps room for them anyway
+    // (memoryFlags' default) fits too.
+    const cores = config.components.some((c) => c.kind === 'source' && c.type === 'file') ? availableParallelism() : 1
+    const fitting = [cores, availableParallelism()].find((n) => heapMatches(memoryLimit, n))
+    const flags = memoryFlags(memoryLimit, fitting ?? cores).join(' ')
+    if (fitting !== undefined) log.info({ memory_limit: memoryLimit, flags }, `Memory limit ${formatBytes(memoryLimit)}: heap sized by ${flags}.`)
     else log.warn({ memory_limit: memoryLimit, flags }, `memory_limit is set but node was started without its heap sizes: start node with ${flags} (the sluice CLI does this itself).`)
   }
   const ctxFor = (id: string) => ({ id, baseDir: config.baseDir, dataDir: config.dataDir, log: log.child({ component: id }), ...(memoryLimit !== undefined && { memoryLimit }) })
