@@ -8,12 +8,12 @@ import { spawn } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { availableParallelism, constants } from 'node:os'
 import { dirname, resolve } from 'node:path'
-import { isScalar, parse, parseDocument } from 'yaml'
+import { type Document, isScalar, parseDocument } from 'yaml'
 import { interpolateString } from '../config/env-reference.js'
 import { heapMatches, heapPlan, memoryFlags, MIN_MEMORY_LIMIT_MIB, threadsWithin } from '../core/memory.js'
 import { prewarmChunkWorkers } from '../core/threads/spawn.js'
 import { parseByteSize } from '../core/units.js'
-import { threadsWanted } from '../sources/file/threads.js'
+import { isGzip, threadsWanted } from '../sources/file/threads.js'
 
 /** Set in the child: it runs the pipeline itself. */
 export const LAUNCHED_ENV = 'SLUICE_LAUNCHED'
@@ -51,10 +51,24 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv = p
   return runChild(limit, cores, argv, env)
 }
 
+/**
+ * The config text as a YAML document, undefined when it does not parse. The last one is kept:
+ * the launcher, prewarm and memoryLimitOf read the same config in one start (~10 ms a parse).
+ */
+function parsed(text: string): Document | undefined {
+  if (lastParsed?.text !== text) {
+    const doc = parseDocument(text)
+    lastParsed = { text, doc: doc.errors.length > 0 ? undefined : doc }
+  }
+  return lastParsed.doc
+}
+let lastParsed: { text: string; doc: Document | undefined } | undefined
+
 /** Each source of the config, as a reader of its options with `${VAR}` references resolved; undefined when the file does not parse. */
 function sourcesOf(file: string, env: NodeJS.ProcessEnv): ((key: string) => unknown)[] | undefined {
   try {
-    const config = parse(readFileSync(file, 'utf8')) as { sources?: Record<string, Record<string, unknown>> }
+    const config = parsed(readFileSync(file, 'utf8'))?.toJS() as { sources?: Record<string, Record<string, unknown>> } | undefined
+    if (config === undefined) return undefined
     return Object.values(config?.sources ?? {}).map((source) => (key: string) => {
       const v = source?.[key]
       return typeof v === 'string' ? interpolateString(v, env).value : v
@@ -100,9 +114,7 @@ export function prewarmCount(argv: readonly string[], env: NodeJS.ProcessEnv): n
         follow: value('follow') === true || value('follow') === 'true',
         bytes: /[*?[{]/.test(path) ? Infinity : statSync(path).size,
       })
-      // As the file source decides (isGzip there).
-      const compression = value('compression') ?? 'auto'
-      n = Math.max(n, threadsWithin(limit, wanted, compression === 'gzip' || (compression === 'auto' && path.endsWith('.gz'))))
+      n = Math.max(n, threadsWithin(limit, wanted, isGzip(value('compression') ?? 'auto', path)))
     }
   } catch {
     return 0
@@ -131,8 +143,8 @@ export function memoryLimitOf(file: string, env: NodeJS.ProcessEnv): number | un
     // Most configs have no limit: skip parsing them twice (~10 ms of every run). The key can only
     // be there, even through an anchor or merge key, if its name is in the text.
     if (!text.includes('memory_limit')) return undefined
-    const doc = parseDocument(text)
-    if (doc.errors.length > 0) return undefined
+    const doc = parsed(text)
+    if (doc === undefined) return undefined
     node = doc.get('memory_limit', true)
   } catch {
     return undefined

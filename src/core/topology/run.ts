@@ -6,6 +6,7 @@
 //                                 │ thrown per record            (backpressure: send() waits)
 //                                 └──────────────► dead-letter channel ─► dead-letter sink
 import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import type { Sink, Source, SourceBatchInit, SourceContext, SourceDeadLetter, StatefulTransform, Transform } from '../../component/define.js'
 import type { Registry } from '../../component/registry.js'
 import type { BatchPolicy, RetryPolicy } from '../../component/options.js'
@@ -21,7 +22,6 @@ import type { Batch, Origin, Rec } from '../batch.js'
 import { Channel } from '../channel.js'
 import { CheckpointStore } from '../checkpoint.js'
 import { SluiceError, errorMessage, isConfigError, isSluiceError } from '../errors.js'
-import { availableParallelism } from 'node:os'
 import { heapMatches, memoryFlags } from '../memory.js'
 import { fieldsReadFrom } from './fields.js'
 import { isPortable, portableChain, preaggregationTarget } from '../threads/plan.js'

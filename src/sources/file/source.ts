@@ -23,7 +23,7 @@ import { SluiceError, errorMessage } from '../../core/errors.js'
 import { sleep } from '../../delivery/backoff.js'
 import type { FileSourceOptions } from './index.js'
 import { GunzipReader, PlainFileReader, type ChunkReader } from './reader.js'
-import { threadsWanted } from './threads.js'
+import { isGzip, threadsWanted } from './threads.js'
 
 /** What is stored per file: where to resume, and how to recognise the same file again. */
 export interface FilePosition extends DecoderPosition {
@@ -222,9 +222,8 @@ export class FileSource implements Source {
     }
   }
 
-  /** Whether `file` is read through gunzip, by the `compression` option. */
   private isGzip(file: string): boolean {
-    return this.o.compression === 'gzip' || (this.o.compression === 'auto' && file.endsWith('.gz'))
+    return isGzip(this.o.compression, file)
   }
 
   /** How each file being read is recognised, copied into every position stored for it. */
