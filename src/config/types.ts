@@ -103,7 +103,7 @@ export const settingsSchema = z.strictObject({
     .optional()
     .meta({ description: 'Sink that receives failed records of every component without its own `dead_letter`. Default: JSON lines in `<data_dir>/dead-letter.jsonl`.' }),
   memory_limit: byteSize(
-    `Memory budget of the whole process (RSS), at least ${MIN_MEMORY_LIMIT_MIB}MiB. \`sluice run\` starts node with a V8 heap sized to fit it, and a file source uses only the worker threads that fit (about 36 MiB each; two need 194 MiB). Default: no limit (V8 sizes its heap for throughput). See docs/guides/memory.md.`,
+    `Memory budget of the whole process (RSS), at least ${MIN_MEMORY_LIMIT_MIB}MiB. \`sluice run\` starts node with a V8 heap sized to fit it, and a file source uses only the worker threads that fit (two need 122 MiB on 2 cores, 138 MiB for a gzip file). Default: no limit (V8 sizes its heap for throughput). See docs/guides/memory.md.`,
   )
     .refine((v) => v >= MIN_MEMORY_LIMIT_MIB * 1024 * 1024, `must be at least ${MIN_MEMORY_LIMIT_MIB}MiB (node itself takes about ${OUTSIDE_HEAP_MIB} MiB)`)
     .optional(),
