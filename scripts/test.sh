@@ -8,8 +8,9 @@ echo "== build"
 npm run --silent build
 echo "== type-check (src, tests, test/types/*.tst.ts, examples)"
 npx tsc -p tsconfig.json --noEmit
-echo "== generated docs are up to date"
+echo "== generated docs and WebAssembly modules are up to date"
 npx tsx scripts/gen-docs.ts --check
+npx tsx scripts/build-wasm.ts --check
 echo "== tests"
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/fixtures/*' | sort)
 node --import tsx --test --test-concurrency=2 "${files[@]}"

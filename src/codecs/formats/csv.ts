@@ -25,6 +25,7 @@ import type { ConditionTree, StringCondition } from '../../component/expression.
 import type { Rec } from '../../core/batch.js'
 import { ByteDecoder, CR, LF, latin1Slice, utf8Slice, validUtf8, type FramingOptions } from '../framing/newline.js'
 import { compileRecordBuilder, type RecordBuilder } from '../record-builder.js'
+import { CsvIndex } from '../wasm/csv-index.js'
 import type { DecodeOutput, DecoderPosition, DecoderState } from '../types.js'
 
 export type CsvColumnType = 'string' | 'int' | 'float' | 'bool' | 'timestamp'
@@ -75,6 +76,10 @@ const CACHE_SLOTS = 64
 
 /** Returned by a converter for a value that does not fit its declared type. */
 const INVALID = Symbol('invalid')
+
+// walkIndex's answers besides a row's end: the window ended first; the byte scanner must decide.
+const EXHAUSTED = -2
+const BAIL = -3
 
 
 interface Prefilter {
@@ -150,7 +155,16 @@ export class CsvDecoder extends ByteDecoder {
   private prefilter: Prefilter | undefined
   private prefiltered = 0
 
-  constructor(options: CsvOptions & FramingOptions & { fields?: readonly string[] }, position?: DecoderPosition) {
+  // The structural index (scanIndexed): undefined when the byte scanner does every row. The
+  // window is buf[ixBase, ixEnd); ixAt is the next of its ixCount positions to walk.
+  private readonly index: CsvIndex | undefined
+  private ixBase = 0
+  private ixEnd = 0
+  private ixCount = 0
+  private ixAt = 0
+
+  /** `structuralIndex: false`: scan every byte (the tests compare both ways). */
+  constructor(options: CsvOptions & FramingOptions & { fields?: readonly string[]; structuralIndex?: boolean }, position?: DecoderPosition) {
     super(options, position)
     const delimiter = options.delimiter ?? ','
     const quote = options.quote ?? '"'
@@ -160,6 +174,9 @@ export class CsvDecoder extends ByteDecoder {
       throw new ConfigError('SLC_CONFIG_INVALID', 'csv `delimiter` and `quote` must differ', { path: 'csv.quote' })
     }
     this.quoteStr = quote
+    // A CR or LF delimiter or quote would make row ends ambiguous to the index's walk.
+    const plain = (b: number) => b !== LF && b !== CR
+    this.index = options.structuralIndex !== false && plain(this.delim) && plain(this.quote) ? CsvIndex.get() : undefined
     this.escapedQuote = quote + quote
     this.headerRow = options.header ?? true
     this.declared = options.columns
@@ -184,8 +201,11 @@ export class CsvDecoder extends ByteDecoder {
     const max = this.maxRecordBytes
     let line = this.line
     let s = pos
+    const index = this.index
+    // A window never outlives the call: the buffer may be compacted, or the index reused, after it.
+    this.ixEnd = 0
     while (s < end) {
-      const t = this.scan(buf, s, end, final)
+      const t = index !== undefined ? this.scanIndexed(index, buf, s, end, final) : this.scan(buf, s, end, final)
       if (t < 0) {
         if (end - s > max) {
           s = this.tooLarge(buf, s, end, line, out, delta)
@@ -209,6 +229,124 @@ export class CsvDecoder extends ByteDecoder {
     this.line = line
     this.offset = s + delta
     return s
+  }
+
+  /**
+   * scan(), from the positions of the delimiters, quotes and LFs that the WebAssembly kernel
+   * found in a window of the input: a row of 7 fields is ~8 steps instead of ~70 bytes. Rows the
+   * walk cannot settle (a quote fault, a row longer than a window, the input's unterminated last
+   * row) go to the byte scanner, which decides them as it always did.
+   * Measured on W1 (5M rows, 2 threads): see the commit that brought it.
+   */
+  private scanIndexed(index: CsvIndex, buf: Buffer, s: number, end: number, final: boolean): number {
+    const positions = index.positions
+    const base = this.ixBase
+    let k = this.ixAt
+    // The walk's last row ended before s, unless the row was oversized and s is a resync point
+    // inside it (ByteDecoder.tooLarge).
+    if (s < base || s >= this.ixEnd || (k > 0 && positions[k - 1]! + base >= s)) this.indexWindow(index, buf, s, end)
+    else {
+      // Past the positions of rows the byte scanner did.
+      while (k < this.ixCount && positions[k]! + base < s) k++
+      this.ixAt = k
+    }
+    let t = this.walkIndex(index, buf, s)
+    if (t === EXHAUSTED && this.ixEnd < end && s > this.ixBase) {
+      // The row runs past the window: index one from its start.
+      this.indexWindow(index, buf, s, end)
+      t = this.walkIndex(index, buf, s)
+    }
+    return t >= 0 ? t : this.scan(buf, s, end, final)
+  }
+
+  private indexWindow(index: CsvIndex, buf: Buffer, s: number, end: number): void {
+    const length = Math.min(index.window, end - s)
+    this.ixCount = index.build(buf, s, length, this.delim, this.quote)
+    this.ixBase = s
+    this.ixEnd = s + length
+    this.ixAt = 0
+  }
+
+  /**
+   * The row from `s` on, walked along the index from ixAt: its LF's index with fs/fe/fq/nf, lfs,
+   * hi and fault set as scan() sets them, or EXHAUSTED / BAIL.
+   */
+  private walkIndex(index: CsvIndex, buf: Buffer, s: number): number {
+    const D = this.delim
+    const Q = this.quote
+    const positions = index.positions
+    const base = this.ixBase
+    const count = this.ixCount
+    const limit = this.ixEnd
+    const fs = this.fs
+    const fe = this.fe
+    const fq = this.fq
+    let k = this.ixAt
+    let nf = 0
+    let lfs = 0
+    let p = s
+    let t = -1
+    for (;;) {
+      if (k >= count) return EXHAUSTED
+      const x = positions[k++]! + base
+      const c = buf[x]!
+      if (c === D) {
+        fs[nf] = p
+        fe[nf] = x
+        fq[nf++] = UNQUOTED
+        p = x + 1
+        continue
+      }
+      if (c === LF) {
+        fs[nf] = p
+        fe[nf] = x > p && buf[x - 1] === CR ? x - 1 : x
+        fq[nf++] = UNQUOTED
+        t = x
+        break
+      }
+      // A quote inside an unquoted field is data; at a field's start it opens a quoted field.
+      if (x !== p) continue
+      let flag = QUOTED
+      let y = 0
+      for (;;) {
+        if (k >= count) return EXHAUSTED
+        y = positions[k++]! + base
+        const cy = buf[y]!
+        if (cy === Q) {
+          // The byte after the quote decides; past the window it may not be known yet.
+          if (y + 1 >= limit) return BAIL
+          if (buf[y + 1] !== Q) break
+          flag = QUOTED_ESCAPES
+          k++
+        } else if (cy === LF) lfs++
+      }
+      fs[nf] = p + 1
+      fe[nf] = y
+      fq[nf++] = flag
+      // After the closing quote: a delimiter, an LF or a CR LF (each the next position).
+      const z = y + 1
+      const cz = buf[z]!
+      k++
+      if (cz === D) {
+        p = z + 1
+        continue
+      }
+      if (cz === LF) {
+        t = z
+        break
+      }
+      if (cz === CR && z + 1 < limit && buf[z + 1] === LF) {
+        t = z + 1
+        break
+      }
+      return BAIL
+    }
+    this.ixAt = k
+    this.nf = nf
+    this.lfs = lfs
+    this.hi = index.mayBeNonAscii(s - base, t - base) ? 0x80 : 0
+    this.fault = OK
+    return t
   }
 
   /**
