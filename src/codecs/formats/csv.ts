@@ -1,5 +1,9 @@
-// The streaming CSV decoder (RFC 4180): scans chunk bytes for delimiter, quote, CR and LF, decodes
-// only the fields it keeps, and types them with converters chosen once per column.
+// The streaming CSV decoder (RFC 4180): finds rows and fields from the positions of the
+// delimiter, quote and LF bytes that a WebAssembly SIMD kernel indexes (../wasm/csv-index.wat;
+// the byte scanner `scan` decides the rows the walk cannot, and every row without WebAssembly),
+// decodes only the fields it keeps, and types them with converters chosen once per column. Rows
+// a prefilter drops on their bytes are dropped inside the kernel (dropRows). Design and
+// measurements: docs/design/0004-csv-index.md.
 //
 // Measured (bench/micro/codecs/csv.bench.ts: Node 20.20, one core, 200k rows of 73 bytes, 7 columns,
 // 64 KiB chunks, median of 7): 2.0-2.3 M rows/s (~150-170 MB/s) with inferred types, 1.7-1.9 M
@@ -25,7 +29,7 @@ import type { ConditionTree, StringCondition } from '../../component/expression.
 import type { Rec } from '../../core/batch.js'
 import { ByteDecoder, CR, LF, latin1Slice, utf8Slice, validUtf8, type FramingOptions } from '../framing/newline.js'
 import { compileRecordBuilder, type RecordBuilder } from '../record-builder.js'
-import { CsvIndex } from '../wasm/csv-index.js'
+import { CsvIndex, type DropCondition, type DropProgram } from '../wasm/csv-index.js'
 import type { DecodeOutput, DecoderPosition, DecoderState } from '../types.js'
 
 export type CsvColumnType = 'string' | 'int' | 'float' | 'bool' | 'timestamp'
@@ -80,6 +84,8 @@ const INVALID = Symbol('invalid')
 // walkIndex's answers besides a row's end: the window ended first; the byte scanner must decide.
 const EXHAUSTED = -2
 const BAIL = -3
+/** After a dropRows call that dropped nothing, rows handled here before the next call. */
+const DROP_BACKOFF_ROWS = 8
 
 
 interface Prefilter {
@@ -162,6 +168,9 @@ export class CsvDecoder extends ByteDecoder {
   private ixEnd = 0
   private ixCount = 0
   private ixAt = 0
+  /** The prefilter as the kernel's dropRows runs it; null: not compiled yet, undefined: it cannot. */
+  private dropProgram: DropProgram | undefined | null = null
+  private droppedLines = 0
 
   /** `structuralIndex: false`: scan every byte (the tests compare both ways). */
   constructor(options: CsvOptions & FramingOptions & { fields?: readonly string[]; structuralIndex?: boolean }, position?: DecoderPosition) {
@@ -204,7 +213,25 @@ export class CsvDecoder extends ByteDecoder {
     const index = this.index
     // A window never outlives the call: the buffer may be compacted, or the index reused, after it.
     this.ixEnd = 0
+    // Rows of invalid UTF-8 must reach `row` to be dead-lettered: dropRows assumes valid text.
+    // Before the header row there is no schema to judge rows by: asked again once it is read.
+    let undecided = index !== undefined && !checkEach
+    let drop: DropProgram | undefined
+    let backoff = 0
     while (s < end) {
+      if (undecided && this.names !== undefined) {
+        undecided = false
+        drop = this.dropProgramNow()
+      }
+      if (drop !== undefined && backoff-- <= 0) {
+        const from = s
+        s = this.dropRows(index!, drop, buf, s, end)
+        if (s === from) backoff = DROP_BACKOFF_ROWS
+        else {
+          line += this.droppedLines
+          if (s >= end) break
+        }
+      }
       const t = index !== undefined ? this.scanIndexed(index, buf, s, end, final) : this.scan(buf, s, end, final)
       if (t < 0) {
         if (end - s > max) {
@@ -239,6 +266,18 @@ export class CsvDecoder extends ByteDecoder {
    * Measured on W1 (5M rows, 2 threads): see the commit that brought it.
    */
   private scanIndexed(index: CsvIndex, buf: Buffer, s: number, end: number, final: boolean): number {
+    this.windowAt(index, buf, s, end)
+    let t = this.walkIndex(index, buf, s)
+    if (t === EXHAUSTED && this.ixEnd < end && s > this.ixBase) {
+      // The row runs past the window: index one from its start.
+      this.indexWindow(index, buf, s, end)
+      t = this.walkIndex(index, buf, s)
+    }
+    return t >= 0 ? t : this.scan(buf, s, end, final)
+  }
+
+  /** A window holding `s`, its cursor at the first position from `s` on. */
+  private windowAt(index: CsvIndex, buf: Buffer, s: number, end: number): void {
     const positions = index.positions
     const base = this.ixBase
     let k = this.ixAt
@@ -250,13 +289,42 @@ export class CsvDecoder extends ByteDecoder {
       while (k < this.ixCount && positions[k]! + base < s) k++
       this.ixAt = k
     }
-    let t = this.walkIndex(index, buf, s)
-    if (t === EXHAUSTED && this.ixEnd < end && s > this.ixBase) {
-      // The row runs past the window: index one from its start.
-      this.indexWindow(index, buf, s, end)
-      t = this.walkIndex(index, buf, s)
+  }
+
+  /**
+   * Drop the rows from `s` on that the prefilter drops, in WebAssembly (csv-index.wat dropRows:
+   * the same string tests on the bytes and the same int/float fit checks as passesPrefilter),
+   * up to the first row it cannot drop; returns where that row starts (`s`: none dropped) and
+   * sets `droppedLines`. That row, whatever it is, goes through scanIndexed and `row`.
+   * Measured on W1 (5M rows, 6% kept, 2 threads): see the commit that brought it.
+   */
+  private dropRows(index: CsvIndex, program: DropProgram, buf: Buffer, s: number, end: number): number {
+    this.windowAt(index, buf, s, end)
+    const base = this.ixBase
+    const dropped = index.dropRows(program, s - base, this.ixAt, this.ixCount, this.ixEnd - base, this.delim, this.quote)
+    if (dropped === 0) return s
+    this.ixAt = index.stopCursor
+    this.prefiltered += dropped
+    this.droppedLines = index.linesDropped
+    return base + index.stopAt
+  }
+
+  /**
+   * The prefilter compiled for dropRows, when it judges rows on bytes alone: a byte condition,
+   * and typed columns (checked in rows it drops) that are all int or float.
+   */
+  private dropProgramNow(): DropProgram | undefined {
+    if (this.dropProgram !== null) return this.dropProgram
+    const pre = this.prefilter
+    const typed: [number, 'int' | 'float'][] = []
+    for (const i of this.typed) {
+      const kind = this.kinds[i]
+      if (kind !== K_INT && kind !== K_FLOAT) return (this.dropProgram = undefined)
+      typed.push([i, kind === K_INT ? 'int' : 'float'])
     }
-    return t >= 0 ? t : this.scan(buf, s, end, final)
+    const bytes = pre?.columns !== undefined ? pre.bytes : undefined
+    this.dropProgram = bytes === undefined ? undefined : this.index!.compile(this.width, this.maxRecordBytes, typed, bytes as DropCondition)
+    return this.dropProgram
   }
 
   private indexWindow(index: CsvIndex, buf: Buffer, s: number, end: number): void {
@@ -647,6 +715,7 @@ export class CsvDecoder extends ByteDecoder {
   }
 
   private resolvePrefilter(): void {
+    this.dropProgram = null
     const pre = this.prefilter
     if (pre === undefined) return
     const columns = pre.fields.map((f) => this.names!.indexOf(f))

@@ -20,8 +20,37 @@ interface Exports {
   out: { value: number }
   nonAsciiMap: { value: number }
   nonAscii: { value: number }
+  program: { value: number }
+  literals: { value: number }
+  stopAt: { value: number }
+  stopCursor: { value: number }
+  linesDropped: { value: number }
   index(len: number, delimiter: number, quote: number): number
+  dropRows(s: number, k: number, count: number, limit: number, delimiter: number, quote: number): number
 }
+
+/** A string test of the prefilter (CsvDecoder's ByteTest): column, literals' bytes, negated, and whether an unquoted empty field is null. */
+export interface DropTest {
+  column: number
+  values: readonly Uint8Array[]
+  negated: boolean
+  emptyIsNull: boolean
+}
+export type DropCondition = DropTest | { op: '&&' | '||'; left: DropCondition; right: DropCondition }
+
+/** What dropRows decides rows by, compiled for the kernel's memory (see csv-index.wat). */
+export interface DropProgram {
+  readonly words: Int32Array
+  readonly literals: Uint8Array
+}
+
+// The kernel's room for a program (csv-index.wat's memory layout).
+const PROGRAM_BYTES = 4096
+const LITERAL_BYTES = 4096
+const MAX_FIELDS = 256
+const STACK_DEPTH = 16
+const INT = 1
+const FLOAT = 2
 
 export class CsvIndex {
   /** Largest window indexed at once, in bytes. */
@@ -33,6 +62,8 @@ export class CsvIndex {
   private readonly exports: Exports
   /** Whether the last window holds any byte >= 0x80. */
   nonAscii = false
+  /** The program in the kernel's memory (decoders on one thread share the instance). */
+  private loaded: DropProgram | undefined
 
   private constructor(exports: Exports) {
     this.exports = exports
@@ -50,6 +81,69 @@ export class CsvIndex {
     const count = this.exports.index(length, delimiter, quote)
     this.nonAscii = this.exports.nonAscii.value !== 0
     return count
+  }
+
+  /**
+   * Drop rows of the window from offset `s` (position `k` of `count`; the window's bytes end at
+   * `limit`) as `program` says; returns how many. `stopAt`/`stopCursor` are the first row not
+   * dropped and its position index, `linesDropped` the lines the dropped rows held.
+   */
+  dropRows(program: DropProgram, s: number, k: number, count: number, limit: number, delimiter: number, quote: number): number {
+    if (this.loaded !== program) {
+      const memory = this.exports.memory.buffer
+      new Int32Array(memory, this.exports.program.value, program.words.length).set(program.words)
+      new Uint8Array(memory, this.exports.literals.value, program.literals.length).set(program.literals)
+      this.loaded = program
+    }
+    return this.exports.dropRows(s, k, count, limit, delimiter, quote)
+  }
+
+  get stopAt(): number {
+    return this.exports.stopAt.value
+  }
+
+  get stopCursor(): number {
+    return this.exports.stopCursor.value
+  }
+
+  get linesDropped(): number {
+    return this.exports.linesDropped.value
+  }
+
+  /**
+   * The program for rows of `width` fields that `condition` answers no for and whose `typed`
+   * columns fit (kind 'int': CsvDecoder's isIntegerText, 'float': plainDecimal), or undefined
+   * when it does not fit the kernel's memory.
+   */
+  compile(width: number, maxRowBytes: number, typed: ReadonlyArray<readonly [column: number, kind: 'int' | 'float']>, condition: DropCondition): DropProgram | undefined {
+    if (width > MAX_FIELDS) return undefined
+    const ops: number[] = []
+    const values: number[] = []
+    const literals: number[] = []
+    const base = this.exports.literals.value
+    let depth = 0
+    let deepest = 0
+    const emit = (c: DropCondition): void => {
+      if ('op' in c) {
+        emit(c.left)
+        emit(c.right)
+        ops.push(c.op === '&&' ? 2 : 3, 0, 0, 0, 0)
+        depth--
+        return
+      }
+      ops.push(1, c.column, (c.negated ? 1 : 0) | (c.emptyIsNull ? 2 : 0), values.length / 2, c.values.length)
+      for (const v of c.values) {
+        values.push(base + literals.length, v.length)
+        literals.push(...v)
+      }
+      deepest = Math.max(deepest, ++depth)
+    }
+    emit(condition)
+    const words = [width, Math.min(maxRowBytes, 0xffffffff), typed.length, ops.length / 5, values.length / 2]
+    for (const [column, kind] of typed) words.push(column, kind === 'int' ? INT : FLOAT)
+    words.push(...ops, ...values)
+    if (deepest > STACK_DEPTH || words.length * 4 > PROGRAM_BYTES || literals.length > LITERAL_BYTES) return undefined
+    return { words: Int32Array.from(words), literals: Uint8Array.from(literals) }
   }
 
   /** Whether window bytes [from, to] may hold a byte >= 0x80 (their 64-byte blocks do). */

@@ -1,7 +1,9 @@
 ;; The CSV structural index (src/codecs/wasm/csv-index.ts): the offsets of every delimiter, quote
 ;; and LF byte of a window of input, found 64 bytes at a time with SIMD compares, and a map of
 ;; which 64-byte blocks hold a byte >= 0x80. The CSV decoder walks these offsets instead of every
-;; byte. Compiled by scripts/build-wasm.ts into csv-index.wasm.ts (npm run build-wasm).
+;; byte. `dropRows` walks them itself for the rows a prefilter drops (CsvDecoder.passesPrefilter
+;; in WebAssembly: string tests on the bytes, int and float columns checked to fit).
+;; Compiled by scripts/build-wasm.ts into csv-index.wasm.ts (npm run build-wasm).
 ;;
 ;; Memory layout (the exported globals say where):
 ;;   [0, WINDOW + 64)        input: the caller copies a window of at most WINDOW bytes to 0 and
@@ -9,11 +11,29 @@
 ;;   [OUT, OUT + 4*WINDOW)   positions (u32, window-relative, ascending), as many as `index`
 ;;                           returns, then up to 8 slots of scratch (positions are written 8 at a time)
 ;;   [MAP, MAP + WINDOW/64)  per 64-byte block: 1 when a byte of it is >= 0x80, else 0
+;;   [PROGRAM, +4 KiB)       dropRows' program (i32 words), written by the caller:
+;;                             width, max row bytes, typed count, op count, value count, then
+;;                             typed columns (column, kind: 1 int, 2 float),
+;;                             ops (5 words: opcode 1 test / 2 and / 3 or, column, flags 1 negated
+;;                             2 empty is null, first value, value count), postfix,
+;;                             values (address of the literal's bytes, length)
+;;   [LITERALS, +4 KiB)      the tests' literal bytes
+;;   [FIELDS, +3 KiB)        dropRows' current row: start, end, quoting of each field (i32 each)
+;;   [STACK, +64)            dropRows' answers while it evaluates the ops
 (module
   (memory (export "memory") 11)
   (global (export "window") i32 (i32.const 131072))
   (global $OUT (export "out") i32 (i32.const 131136))
   (global $MAP (export "nonAsciiMap") i32 (i32.const 655488))
+  (global $PROGRAM (export "program") i32 (i32.const 657536))
+  (global $LITERALS (export "literals") i32 (i32.const 661632))
+  (global $FIELDS i32 (i32.const 665728))
+  (global $STACK i32 (i32.const 668800))
+  ;; Where dropRows stopped: the first row it did not drop (window offset), the position cursor
+  ;; there, and the lines the dropped rows held.
+  (global $stopAt (export "stopAt") (mut i32) (i32.const 0))
+  (global $stopCursor (export "stopCursor") (mut i32) (i32.const 0))
+  (global $linesDropped (export "linesDropped") (mut i32) (i32.const 0))
   ;; Non-zero when the last window had a byte >= 0x80 anywhere.
   (global $nonAscii (export "nonAscii") (mut i32) (i32.const 0))
 
@@ -88,4 +108,238 @@
         (br $blocks)))
     (global.set $nonAscii (local.get $any))
     (i32.shr_u (i32.sub (local.get $o) (global.get $OUT)) (i32.const 2)))
+
+  ;; CsvDecoder's plainDecimal over input [a, b), a < b.
+  (func $fitsFloat (param $a i32) (param $b i32) (result i32)
+    (local $c i32) (local $digits i32) (local $dot i32)
+    (local.set $c (i32.load8_u (local.get $a)))
+    (if (i32.or (i32.eq (local.get $c) (i32.const 0x2b)) (i32.eq (local.get $c) (i32.const 0x2d)))
+      (then (local.set $a (i32.add (local.get $a) (i32.const 1)))))
+    (block $end
+      (loop $chars
+        (br_if $end (i32.ge_u (local.get $a) (local.get $b)))
+        (local.set $c (i32.load8_u (local.get $a)))
+        (if (i32.and (i32.eq (local.get $c) (i32.const 0x2e)) (i32.eqz (local.get $dot)))
+          (then (local.set $dot (i32.const 1)))
+          (else
+            (if (i32.gt_u (i32.sub (local.get $c) (i32.const 0x30)) (i32.const 9)) (then (return (i32.const 0))))
+            (local.set $digits (i32.add (local.get $digits) (i32.const 1)))))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br $chars)))
+    (i32.and (i32.gt_u (local.get $digits) (i32.const 0)) (i32.le_u (local.get $digits) (i32.const 15))))
+
+  ;; A test op's answer for the current row (CsvDecoder.byteAnswer): 0 no, 1 yes, 2 undecided.
+  (func $test (param $op i32) (result i32)
+    (local $field i32) (local $a i32) (local $n i32) (local $quoting i32) (local $flags i32)
+    (local $v i32) (local $last i32) (local $lit i32) (local $j i32) (local $found i32)
+    (local.set $field (i32.add (global.get $FIELDS) (i32.mul (i32.load offset=4 (local.get $op)) (i32.const 12))))
+    (local.set $a (i32.load (local.get $field)))
+    (local.set $n (i32.sub (i32.load offset=4 (local.get $field)) (local.get $a)))
+    (local.set $quoting (i32.load offset=8 (local.get $field)))
+    (local.set $flags (i32.load offset=8 (local.get $op)))
+    (if (i32.or (i32.eq (local.get $quoting) (i32.const 2))
+                (i32.and (i32.and (i32.eqz (local.get $n)) (i32.eqz (local.get $quoting))) (i32.ne (i32.and (local.get $flags) (i32.const 2)) (i32.const 0))))
+      (then (return (i32.const 2))))
+    ;; values: PROGRAM + 20 + 8 * typed + 20 * ops, 8 bytes each
+    (local.set $v (i32.add
+      (i32.add (i32.add (global.get $PROGRAM) (i32.const 20))
+               (i32.add (i32.mul (i32.load offset=8 (global.get $PROGRAM)) (i32.const 8)) (i32.mul (i32.load offset=12 (global.get $PROGRAM)) (i32.const 20))))
+      (i32.mul (i32.load offset=12 (local.get $op)) (i32.const 8))))
+    (local.set $last (i32.add (local.get $v) (i32.mul (i32.load offset=16 (local.get $op)) (i32.const 8))))
+    (block $done
+      (loop $values
+        (br_if $done (i32.ge_u (local.get $v) (local.get $last)))
+        (if (i32.eq (i32.load offset=4 (local.get $v)) (local.get $n))
+          (then
+            (local.set $lit (i32.load (local.get $v)))
+            (local.set $j (i32.const 0))
+            (block $differ
+              (loop $bytes
+                (if (i32.ge_u (local.get $j) (local.get $n)) (then (local.set $found (i32.const 1)) (br $done)))
+                (br_if $differ (i32.ne (i32.load8_u (i32.add (local.get $a) (local.get $j))) (i32.load8_u (i32.add (local.get $lit) (local.get $j)))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $bytes)))))
+        (local.set $v (i32.add (local.get $v) (i32.const 8)))
+        (br $values)))
+    ;; found XOR negated: yes (1) or no (0)
+    (i32.xor (local.get $found) (i32.and (local.get $flags) (i32.const 1))))
+
+  ;; The program's condition for the current row: 0 no, 1 yes, 2 undecided.
+  (func $condition (result i32)
+    (local $op i32) (local $last i32) (local $sp i32) (local $code i32) (local $x i32) (local $y i32)
+    (local.set $op (i32.add (i32.add (global.get $PROGRAM) (i32.const 20)) (i32.mul (i32.load offset=8 (global.get $PROGRAM)) (i32.const 8))))
+    (local.set $last (i32.add (local.get $op) (i32.mul (i32.load offset=12 (global.get $PROGRAM)) (i32.const 20))))
+    (local.set $sp (global.get $STACK))
+    (block $done
+      (loop $ops
+        (br_if $done (i32.ge_u (local.get $op) (local.get $last)))
+        (local.set $code (i32.load (local.get $op)))
+        (if (i32.eq (local.get $code) (i32.const 1))
+          (then
+            (i32.store (local.get $sp) (call $test (local.get $op)))
+            (local.set $sp (i32.add (local.get $sp) (i32.const 4))))
+          (else
+            (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+            (local.set $y (i32.load (local.get $sp)))
+            (local.set $x (i32.load (i32.sub (local.get $sp) (i32.const 4))))
+            (i32.store (i32.sub (local.get $sp) (i32.const 4))
+              (if (result i32) (i32.eq (local.get $code) (i32.const 2))
+                ;; and: no if either is no; yes if both are yes
+                (then (if (result i32) (i32.or (i32.eqz (local.get $x)) (i32.eqz (local.get $y))) (then (i32.const 0))
+                  (else (if (result i32) (i32.and (i32.eq (local.get $x) (i32.const 1)) (i32.eq (local.get $y) (i32.const 1))) (then (i32.const 1)) (else (i32.const 2))))))
+                ;; or: yes if either is yes; no if both are no
+                (else (if (result i32) (i32.or (i32.eq (local.get $x) (i32.const 1)) (i32.eq (local.get $y) (i32.const 1))) (then (i32.const 1))
+                  (else (if (result i32) (i32.and (i32.eqz (local.get $x)) (i32.eqz (local.get $y))) (then (i32.const 0)) (else (i32.const 2))))))))))
+        (local.set $op (i32.add (local.get $op) (i32.const 20)))
+        (br $ops)))
+    (i32.load (i32.sub (local.get $sp) (i32.const 4))))
+
+  ;; Whether every typed column of the current row fits its type (empty fields do): $fitsInt and
+  ;; $fitsFloat on one 16-byte load per field (digit, dot and sign masks), the byte loop only for
+  ;; a float of 17 bytes.
+  (func $typedFit (result i32)
+    (local $t i32) (local $last i32) (local $field i32) (local $a i32) (local $n i32)
+    (local $v v128) (local $digits i32) (local $range i32) (local $c i32) (local $dots i32)
+    (local.set $t (i32.add (global.get $PROGRAM) (i32.const 20)))
+    (local.set $last (i32.add (local.get $t) (i32.mul (i32.load offset=8 (global.get $PROGRAM)) (i32.const 8))))
+    (block $done
+      (loop $columns
+        (br_if $done (i32.ge_u (local.get $t) (local.get $last)))
+        (local.set $field (i32.add (global.get $FIELDS) (i32.mul (i32.load (local.get $t)) (i32.const 12))))
+        (local.set $a (i32.load (local.get $field)))
+        (local.set $n (i32.sub (i32.load offset=4 (local.get $field)) (local.get $a)))
+        (if (local.get $n)
+          (then
+            (if (i32.gt_u (local.get $n) (i32.const 16))
+              (then
+                ;; an int of more than 15 bytes never fits; a float of 17 may (sign, 15 digits, dot)
+                (br_if $done (i32.eq (i32.load offset=4 (local.get $t)) (i32.const 1)))
+                (if (i32.eqz (call $fitsFloat (local.get $a) (i32.add (local.get $a) (local.get $n)))) (then (return (i32.const 0)))))
+              (else
+                (local.set $v (v128.load (local.get $a)))
+                ;; the field's bytes, less a leading sign
+                (local.set $range (i32.sub (i32.shl (i32.const 1) (local.get $n)) (i32.const 1)))
+                (local.set $c (i32.load8_u (local.get $a)))
+                (if (i32.or (i32.eq (local.get $c) (i32.const 0x2b)) (i32.eq (local.get $c) (i32.const 0x2d)))
+                  (then (local.set $range (i32.and (local.get $range) (i32.const -2)))))
+                (local.set $digits (i32.and (local.get $range)
+                  (i8x16.bitmask (i8x16.lt_u (i8x16.sub (local.get $v) (i8x16.splat (i32.const 0x30))) (i8x16.splat (i32.const 10))))))
+                (if (i32.eq (i32.load offset=4 (local.get $t)) (i32.const 1))
+                  (then
+                    ;; int: at most 15 bytes, all digits after the sign, at least one
+                    (br_if $done (i32.gt_u (local.get $n) (i32.const 15)))
+                    (br_if $done (i32.or (i32.eqz (local.get $range)) (i32.ne (local.get $digits) (local.get $range)))))
+                  (else
+                    ;; float: digits and at most one dot after the sign, 1 to 15 digits
+                    (local.set $dots (i32.and (local.get $range) (i8x16.bitmask (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x2e))))))
+                    (br_if $done (i32.ne (i32.or (local.get $digits) (local.get $dots)) (local.get $range)))
+                    (br_if $done (i32.gt_u (i32.popcnt (local.get $dots)) (i32.const 1)))
+                    (br_if $done (i32.eqz (local.get $digits)))
+                    (br_if $done (i32.gt_u (i32.popcnt (local.get $digits)) (i32.const 15)))))))))
+        (local.set $t (i32.add (local.get $t) (i32.const 8)))
+        (br $columns)))
+    ;; left the loop early (a field does not fit) or at its end
+    (i32.ge_u (local.get $t) (local.get $last)))
+
+  ;; dropRows(s, k, count, limit, d, q): from the row at window offset s (positions from k on,
+  ;; `count` of them; the window's bytes end at `limit`), drop every row that the program's
+  ;; condition answers no for and whose typed columns fit, as CsvDecoder.passesPrefilter would;
+  ;; stop at the first row it cannot drop (or cannot walk: a quote fault, the window's end, a row
+  ;; longer than max, a blank line, a wrong field count). Returns the rows dropped; stopAt,
+  ;; stopCursor and linesDropped say where it stopped.
+  (func (export "dropRows") (param $s i32) (param $k i32) (param $count i32) (param $limit i32) (param $d i32) (param $q i32) (result i32)
+    (local $dropped i32) (local $lines i32) (local $width i32) (local $max i32)
+    (local $kk i32) (local $p i32) (local $nf i32) (local $lfs i32) (local $x i32) (local $c i32)
+    (local $y i32) (local $flag i32) (local $t i32) (local $f i32) (local $e i32)
+    (local.set $width (i32.load (global.get $PROGRAM)))
+    (local.set $max (i32.load offset=4 (global.get $PROGRAM)))
+    (block $stop
+      (loop $rows
+        (local.set $kk (local.get $k))
+        (local.set $p (local.get $s))
+        (local.set $nf (i32.const 0))
+        (local.set $lfs (i32.const 0))
+        (block $rowEnd
+          (loop $fields
+            (br_if $stop (i32.ge_u (local.get $kk) (local.get $count)))
+            (local.set $x (i32.load (i32.add (global.get $OUT) (i32.shl (local.get $kk) (i32.const 2)))))
+            (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+            (local.set $c (i32.load8_u (local.get $x)))
+            (if (i32.eq (local.get $c) (local.get $d))
+              (then
+                (br_if $stop (i32.ge_u (local.get $nf) (local.get $width)))
+                (local.set $f (i32.add (global.get $FIELDS) (i32.mul (local.get $nf) (i32.const 12))))
+                (i32.store (local.get $f) (local.get $p))
+                (i32.store offset=4 (local.get $f) (local.get $x))
+                (i32.store offset=8 (local.get $f) (i32.const 0))
+                (local.set $nf (i32.add (local.get $nf) (i32.const 1)))
+                (local.set $p (i32.add (local.get $x) (i32.const 1)))
+                (br $fields)))
+            (if (i32.eq (local.get $c) (i32.const 10))
+              (then
+                (br_if $stop (i32.ge_u (local.get $nf) (local.get $width)))
+                (local.set $f (i32.add (global.get $FIELDS) (i32.mul (local.get $nf) (i32.const 12))))
+                (i32.store (local.get $f) (local.get $p))
+                ;; a CR before the LF is not data
+                (local.set $e (local.get $x))
+                (if (i32.gt_u (local.get $x) (local.get $p))
+                  (then (if (i32.eq (i32.load8_u (i32.sub (local.get $x) (i32.const 1))) (i32.const 13))
+                    (then (local.set $e (i32.sub (local.get $x) (i32.const 1)))))))
+                (i32.store offset=4 (local.get $f) (local.get $e))
+                (i32.store offset=8 (local.get $f) (i32.const 0))
+                (local.set $nf (i32.add (local.get $nf) (i32.const 1)))
+                (local.set $t (local.get $x))
+                (br $rowEnd)))
+            ;; A quote inside an unquoted field is data; at a field's start it opens a quoted one.
+            (br_if $fields (i32.ne (local.get $x) (local.get $p)))
+            (local.set $flag (i32.const 1))
+            (block $closed
+              (loop $quoted
+                (br_if $stop (i32.ge_u (local.get $kk) (local.get $count)))
+                (local.set $y (i32.load (i32.add (global.get $OUT) (i32.shl (local.get $kk) (i32.const 2)))))
+                (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+                (local.set $c (i32.load8_u (local.get $y)))
+                (if (i32.eq (local.get $c) (local.get $q))
+                  (then
+                    ;; the byte after the quote decides; past the window it is not known
+                    (br_if $stop (i32.ge_u (i32.add (local.get $y) (i32.const 1)) (local.get $limit)))
+                    (br_if $closed (i32.ne (i32.load8_u offset=1 (local.get $y)) (local.get $q)))
+                    (local.set $flag (i32.const 2))
+                    (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+                    (br $quoted)))
+                (if (i32.eq (local.get $c) (i32.const 10)) (then (local.set $lfs (i32.add (local.get $lfs) (i32.const 1)))))
+                (br $quoted)))
+            (br_if $stop (i32.ge_u (local.get $nf) (local.get $width)))
+            (local.set $f (i32.add (global.get $FIELDS) (i32.mul (local.get $nf) (i32.const 12))))
+            (i32.store (local.get $f) (i32.add (local.get $p) (i32.const 1)))
+            (i32.store offset=4 (local.get $f) (local.get $y))
+            (i32.store offset=8 (local.get $f) (local.get $flag))
+            (local.set $nf (i32.add (local.get $nf) (i32.const 1)))
+            ;; after the closing quote: a delimiter, an LF or a CR LF (each the next position)
+            (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+            (local.set $c (i32.load8_u offset=1 (local.get $y)))
+            (if (i32.eq (local.get $c) (local.get $d))
+              (then (local.set $p (i32.add (local.get $y) (i32.const 2))) (br $fields)))
+            (if (i32.eq (local.get $c) (i32.const 10))
+              (then (local.set $t (i32.add (local.get $y) (i32.const 1))) (br $rowEnd)))
+            (br_if $stop (i32.ne (local.get $c) (i32.const 13)))
+            (br_if $stop (i32.ge_u (i32.add (local.get $y) (i32.const 2)) (local.get $limit)))
+            (br_if $stop (i32.ne (i32.load8_u offset=2 (local.get $y)) (i32.const 10)))
+            (local.set $t (i32.add (local.get $y) (i32.const 2)))))
+        ;; The row is s..t (t its LF). Rows the decoder reports or skips are its to handle.
+        (br_if $stop (i32.gt_u (i32.sub (local.get $t) (local.get $s)) (local.get $max)))
+        (br_if $stop (i32.ne (local.get $nf) (local.get $width)))
+        (br_if $stop (i32.and (i32.eq (local.get $nf) (i32.const 1))
+          (i32.and (i32.eqz (i32.load offset=8 (global.get $FIELDS))) (i32.eq (i32.load (global.get $FIELDS)) (i32.load offset=4 (global.get $FIELDS))))))
+        (br_if $stop (i32.ne (call $condition) (i32.const 0)))
+        (br_if $stop (i32.eqz (call $typedFit)))
+        (local.set $dropped (i32.add (local.get $dropped) (i32.const 1)))
+        (local.set $lines (i32.add (local.get $lines) (i32.add (local.get $lfs) (i32.const 1))))
+        (local.set $s (i32.add (local.get $t) (i32.const 1)))
+        (local.set $k (local.get $kk))
+        (br $rows)))
+    (global.set $stopAt (local.get $s))
+    (global.set $stopCursor (local.get $k))
+    (global.set $linesDropped (local.get $lines))
+    (local.get $dropped))
 )
