@@ -47,10 +47,24 @@ const outdir = join(root, 'dist', 'bundle')
  *   lazily run module of the bundle); bundling it would only add its code to every start.
  * - avsc, protobufjs: loaded with createRequire when a pipeline uses them (not seen by esbuild;
  *   listed so that a later static import does not pull them into the bundle).
- * - picomatch: fdir (under tinyglobby) requires it from node_modules at load time anyway; bundled,
- *   it would be loaded twice.
+ *
+ * picomatch is bundled: fdir (under tinyglobby) requires it at load time, so it is loaded on every
+ * start. fdir's ES build requires it through createRequire, which esbuild cannot follow (it was
+ * compiled from node_modules without a code cache: 9 ms of every start); its CommonJS build
+ * requires it by name, so the bundle takes that build (`fdirCommonJs`) and one bundled copy of
+ * picomatch serves fdir and tinyglobby.
  */
-const external = ['better-sqlite3', 'pino-pretty', 'tsx', 'tsx/*', '@platformatic/kafka', 'avsc', 'protobufjs', 'picomatch']
+const external = ['better-sqlite3', 'pino-pretty', 'tsx', 'tsx/*', '@platformatic/kafka', 'avsc', 'protobufjs']
+
+/** fdir's CommonJS build (see above). */
+const fdirCommonJs: Plugin = {
+  name: 'fdir-commonjs',
+  setup(b) {
+    b.onResolve({ filter: /^fdir$/ }, (args) =>
+      args.pluginData === 'fdir-commonjs' ? undefined : b.resolve('fdir', { kind: 'require-call', resolveDir: args.resolveDir, pluginData: 'fdir-commonjs' }),
+    )
+  },
+}
 
 /** zod's `locales` namespace, an empty module: zod imports the English messages it uses directly. */
 const withoutZodLocales: Plugin = {
@@ -75,7 +89,7 @@ const result = await build({
   define: { 'import.meta.url': '__sluiceModuleUrl' },
   banner: { js: "var __sluiceModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   minifyWhitespace: true,
-  plugins: [withoutZodLocales],
+  plugins: [withoutZodLocales, fdirCommonJs],
   // Maps through tsc's own maps back to src/*.ts, for `node --enable-source-maps` (which loads the
   // bundles without their code caches: cli/code-cache.ts).
   sourcemap: true,
