@@ -128,119 +128,6 @@
         (br $chars)))
     (i32.and (i32.gt_u (local.get $digits) (i32.const 0)) (i32.le_u (local.get $digits) (i32.const 15))))
 
-  ;; A test op's answer for the current row (CsvDecoder.byteAnswer): 0 no, 1 yes, 2 undecided.
-  (func $test (param $op i32) (result i32)
-    (local $field i32) (local $a i32) (local $n i32) (local $quoting i32) (local $flags i32)
-    (local $v i32) (local $last i32) (local $lit i32) (local $j i32) (local $found i32)
-    (local.set $field (i32.add (global.get $FIELDS) (i32.mul (i32.load offset=4 (local.get $op)) (i32.const 12))))
-    (local.set $a (i32.load (local.get $field)))
-    (local.set $n (i32.sub (i32.load offset=4 (local.get $field)) (local.get $a)))
-    (local.set $quoting (i32.load offset=8 (local.get $field)))
-    (local.set $flags (i32.load offset=8 (local.get $op)))
-    (if (i32.or (i32.eq (local.get $quoting) (i32.const 2))
-                (i32.and (i32.and (i32.eqz (local.get $n)) (i32.eqz (local.get $quoting))) (i32.ne (i32.and (local.get $flags) (i32.const 2)) (i32.const 0))))
-      (then (return (i32.const 2))))
-    ;; values: PROGRAM + 20 + 8 * typed + 20 * ops, 8 bytes each
-    (local.set $v (i32.add
-      (i32.add (i32.add (global.get $PROGRAM) (i32.const 20))
-               (i32.add (i32.mul (i32.load offset=8 (global.get $PROGRAM)) (i32.const 8)) (i32.mul (i32.load offset=12 (global.get $PROGRAM)) (i32.const 20))))
-      (i32.mul (i32.load offset=12 (local.get $op)) (i32.const 8))))
-    (local.set $last (i32.add (local.get $v) (i32.mul (i32.load offset=16 (local.get $op)) (i32.const 8))))
-    (block $done
-      (loop $values
-        (br_if $done (i32.ge_u (local.get $v) (local.get $last)))
-        (if (i32.eq (i32.load offset=4 (local.get $v)) (local.get $n))
-          (then
-            (local.set $lit (i32.load (local.get $v)))
-            (local.set $j (i32.const 0))
-            (block $differ
-              (loop $bytes
-                (if (i32.ge_u (local.get $j) (local.get $n)) (then (local.set $found (i32.const 1)) (br $done)))
-                (br_if $differ (i32.ne (i32.load8_u (i32.add (local.get $a) (local.get $j))) (i32.load8_u (i32.add (local.get $lit) (local.get $j)))))
-                (local.set $j (i32.add (local.get $j) (i32.const 1)))
-                (br $bytes)))))
-        (local.set $v (i32.add (local.get $v) (i32.const 8)))
-        (br $values)))
-    ;; found XOR negated: yes (1) or no (0)
-    (i32.xor (local.get $found) (i32.and (local.get $flags) (i32.const 1))))
-
-  ;; The program's condition for the current row: 0 no, 1 yes, 2 undecided.
-  (func $condition (result i32)
-    (local $op i32) (local $last i32) (local $sp i32) (local $code i32) (local $x i32) (local $y i32)
-    (local.set $op (i32.add (i32.add (global.get $PROGRAM) (i32.const 20)) (i32.mul (i32.load offset=8 (global.get $PROGRAM)) (i32.const 8))))
-    (local.set $last (i32.add (local.get $op) (i32.mul (i32.load offset=12 (global.get $PROGRAM)) (i32.const 20))))
-    (local.set $sp (global.get $STACK))
-    (block $done
-      (loop $ops
-        (br_if $done (i32.ge_u (local.get $op) (local.get $last)))
-        (local.set $code (i32.load (local.get $op)))
-        (if (i32.eq (local.get $code) (i32.const 1))
-          (then
-            (i32.store (local.get $sp) (call $test (local.get $op)))
-            (local.set $sp (i32.add (local.get $sp) (i32.const 4))))
-          (else
-            (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
-            (local.set $y (i32.load (local.get $sp)))
-            (local.set $x (i32.load (i32.sub (local.get $sp) (i32.const 4))))
-            (i32.store (i32.sub (local.get $sp) (i32.const 4))
-              (if (result i32) (i32.eq (local.get $code) (i32.const 2))
-                ;; and: no if either is no; yes if both are yes
-                (then (if (result i32) (i32.or (i32.eqz (local.get $x)) (i32.eqz (local.get $y))) (then (i32.const 0))
-                  (else (if (result i32) (i32.and (i32.eq (local.get $x) (i32.const 1)) (i32.eq (local.get $y) (i32.const 1))) (then (i32.const 1)) (else (i32.const 2))))))
-                ;; or: yes if either is yes; no if both are no
-                (else (if (result i32) (i32.or (i32.eq (local.get $x) (i32.const 1)) (i32.eq (local.get $y) (i32.const 1))) (then (i32.const 1))
-                  (else (if (result i32) (i32.and (i32.eqz (local.get $x)) (i32.eqz (local.get $y))) (then (i32.const 0)) (else (i32.const 2))))))))))
-        (local.set $op (i32.add (local.get $op) (i32.const 20)))
-        (br $ops)))
-    (i32.load (i32.sub (local.get $sp) (i32.const 4))))
-
-  ;; Whether every typed column of the current row fits its type (empty fields do): $fitsInt and
-  ;; $fitsFloat on one 16-byte load per field (digit, dot and sign masks), the byte loop only for
-  ;; a float of 17 bytes.
-  (func $typedFit (result i32)
-    (local $t i32) (local $last i32) (local $field i32) (local $a i32) (local $n i32)
-    (local $v v128) (local $digits i32) (local $range i32) (local $c i32) (local $dots i32)
-    (local.set $t (i32.add (global.get $PROGRAM) (i32.const 20)))
-    (local.set $last (i32.add (local.get $t) (i32.mul (i32.load offset=8 (global.get $PROGRAM)) (i32.const 8))))
-    (block $done
-      (loop $columns
-        (br_if $done (i32.ge_u (local.get $t) (local.get $last)))
-        (local.set $field (i32.add (global.get $FIELDS) (i32.mul (i32.load (local.get $t)) (i32.const 12))))
-        (local.set $a (i32.load (local.get $field)))
-        (local.set $n (i32.sub (i32.load offset=4 (local.get $field)) (local.get $a)))
-        (if (local.get $n)
-          (then
-            (if (i32.gt_u (local.get $n) (i32.const 16))
-              (then
-                ;; an int of more than 15 bytes never fits; a float of 17 may (sign, 15 digits, dot)
-                (br_if $done (i32.eq (i32.load offset=4 (local.get $t)) (i32.const 1)))
-                (if (i32.eqz (call $fitsFloat (local.get $a) (i32.add (local.get $a) (local.get $n)))) (then (return (i32.const 0)))))
-              (else
-                (local.set $v (v128.load (local.get $a)))
-                ;; the field's bytes, less a leading sign
-                (local.set $range (i32.sub (i32.shl (i32.const 1) (local.get $n)) (i32.const 1)))
-                (local.set $c (i32.load8_u (local.get $a)))
-                (if (i32.or (i32.eq (local.get $c) (i32.const 0x2b)) (i32.eq (local.get $c) (i32.const 0x2d)))
-                  (then (local.set $range (i32.and (local.get $range) (i32.const -2)))))
-                (local.set $digits (i32.and (local.get $range)
-                  (i8x16.bitmask (i8x16.lt_u (i8x16.sub (local.get $v) (i8x16.splat (i32.const 0x30))) (i8x16.splat (i32.const 10))))))
-                (if (i32.eq (i32.load offset=4 (local.get $t)) (i32.const 1))
-                  (then
-                    ;; int: at most 15 bytes, all digits after the sign, at least one
-                    (br_if $done (i32.gt_u (local.get $n) (i32.const 15)))
-                    (br_if $done (i32.or (i32.eqz (local.get $range)) (i32.ne (local.get $digits) (local.get $range)))))
-                  (else
-                    ;; float: digits and at most one dot after the sign, 1 to 15 digits
-                    (local.set $dots (i32.and (local.get $range) (i8x16.bitmask (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x2e))))))
-                    (br_if $done (i32.ne (i32.or (local.get $digits) (local.get $dots)) (local.get $range)))
-                    (br_if $done (i32.gt_u (i32.popcnt (local.get $dots)) (i32.const 1)))
-                    (br_if $done (i32.eqz (local.get $digits)))
-                    (br_if $done (i32.gt_u (i32.popcnt (local.get $digits)) (i32.const 15)))))))))
-        (local.set $t (i32.add (local.get $t) (i32.const 8)))
-        (br $columns)))
-    ;; left the loop early (a field does not fit) or at its end
-    (i32.ge_u (local.get $t) (local.get $last)))
-
   ;; dropRows(s, k, count, limit, d, q): from the row at window offset s (positions from k on,
   ;; `count` of them; the window's bytes end at `limit`), drop every row that the program's
   ;; condition answers no for and whose typed columns fit, as CsvDecoder.passesPrefilter would;
@@ -251,8 +138,15 @@
     (local $dropped i32) (local $lines i32) (local $width i32) (local $max i32)
     (local $kk i32) (local $p i32) (local $nf i32) (local $lfs i32) (local $x i32) (local $c i32)
     (local $y i32) (local $flag i32) (local $t i32) (local $f i32) (local $e i32)
+    (local $typed i32) (local $ops i32) (local $values i32) (local $end i32) (local $op i32) (local $sp i32)
+    (local $a i32) (local $n i32) (local $v i32) (local $last i32) (local $j i32) (local $answer i32) (local $other i32)
+    (local $vec v128) (local $digits i32) (local $dots i32) (local $range i32)
     (local.set $width (i32.load (global.get $PROGRAM)))
     (local.set $max (i32.load offset=4 (global.get $PROGRAM)))
+    ;; the program's sections: typed columns, ops, values
+    (local.set $typed (i32.add (global.get $PROGRAM) (i32.const 20)))
+    (local.set $ops (i32.add (local.get $typed) (i32.shl (i32.load offset=8 (global.get $PROGRAM)) (i32.const 3))))
+    (local.set $values (i32.add (local.get $ops) (i32.mul (i32.load offset=12 (global.get $PROGRAM)) (i32.const 20))))
     (block $stop
       (loop $rows
         (local.set $kk (local.get $k))
@@ -331,8 +225,101 @@
         (br_if $stop (i32.ne (local.get $nf) (local.get $width)))
         (br_if $stop (i32.and (i32.eq (local.get $nf) (i32.const 1))
           (i32.and (i32.eqz (i32.load offset=8 (global.get $FIELDS))) (i32.eq (i32.load (global.get $FIELDS)) (i32.load offset=4 (global.get $FIELDS))))))
-        (br_if $stop (i32.ne (call $condition) (i32.const 0)))
-        (br_if $stop (i32.eqz (call $typedFit)))
+        ;; The condition (CsvDecoder.byteAnswer), its ops in postfix: 0 no, 1 yes, 2 undecided.
+        (local.set $sp (global.get $STACK))
+        (local.set $op (local.get $ops))
+        (block $evaluated
+          (loop $eval
+            (br_if $evaluated (i32.ge_u (local.get $op) (local.get $values)))
+            (if (i32.eq (i32.load (local.get $op)) (i32.const 1))
+              (then
+                ;; a test: the field's bytes against each literal
+                (local.set $f (i32.add (global.get $FIELDS) (i32.mul (i32.load offset=4 (local.get $op)) (i32.const 12))))
+                (local.set $a (i32.load (local.get $f)))
+                (local.set $n (i32.sub (i32.load offset=4 (local.get $f)) (local.get $a)))
+                (local.set $flag (i32.load offset=8 (local.get $f)))
+                (local.set $answer (i32.const 2))
+                ;; undecided: "" pairs to unescape, or an unquoted empty field that is null
+                (if (i32.eqz (i32.or (i32.eq (local.get $flag) (i32.const 2))
+                      (i32.and (i32.eqz (i32.or (local.get $n) (local.get $flag))) (i32.ne (i32.and (i32.load offset=8 (local.get $op)) (i32.const 2)) (i32.const 0)))))
+                  (then
+                    (local.set $answer (i32.const 0))
+                    (local.set $v (i32.add (local.get $values) (i32.shl (i32.load offset=12 (local.get $op)) (i32.const 3))))
+                    (local.set $last (i32.add (local.get $v) (i32.shl (i32.load offset=16 (local.get $op)) (i32.const 3))))
+                    (block $searched
+                      (loop $literals
+                        (br_if $searched (i32.ge_u (local.get $v) (local.get $last)))
+                        (if (i32.eq (i32.load offset=4 (local.get $v)) (local.get $n))
+                          (then
+                            (local.set $e (i32.load (local.get $v)))
+                            (local.set $j (i32.const 0))
+                            (block $differ
+                              (loop $bytes
+                                (if (i32.ge_u (local.get $j) (local.get $n)) (then (local.set $answer (i32.const 1)) (br $searched)))
+                                (br_if $differ (i32.ne (i32.load8_u (i32.add (local.get $a) (local.get $j))) (i32.load8_u (i32.add (local.get $e) (local.get $j)))))
+                                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                                (br $bytes)))))
+                        (local.set $v (i32.add (local.get $v) (i32.const 8)))
+                        (br $literals)))
+                    ;; found XOR negated
+                    (local.set $answer (i32.xor (local.get $answer) (i32.and (i32.load offset=8 (local.get $op)) (i32.const 1))))))
+                (i32.store (local.get $sp) (local.get $answer))
+                (local.set $sp (i32.add (local.get $sp) (i32.const 4))))
+              (else
+                ;; and / or of the last two answers
+                (local.set $sp (i32.sub (local.get $sp) (i32.const 4)))
+                (local.set $other (i32.load (local.get $sp)))
+                (local.set $answer (i32.load (i32.sub (local.get $sp) (i32.const 4))))
+                (i32.store (i32.sub (local.get $sp) (i32.const 4))
+                  (if (result i32) (i32.eq (i32.load (local.get $op)) (i32.const 2))
+                    ;; and: no if either is no; yes if both are yes
+                    (then (if (result i32) (i32.or (i32.eqz (local.get $answer)) (i32.eqz (local.get $other))) (then (i32.const 0))
+                      (else (if (result i32) (i32.and (i32.eq (local.get $answer) (i32.const 1)) (i32.eq (local.get $other) (i32.const 1))) (then (i32.const 1)) (else (i32.const 2))))))
+                    ;; or: yes if either is yes; no if both are no
+                    (else (if (result i32) (i32.or (i32.eq (local.get $answer) (i32.const 1)) (i32.eq (local.get $other) (i32.const 1))) (then (i32.const 1))
+                      (else (if (result i32) (i32.and (i32.eqz (local.get $answer)) (i32.eqz (local.get $other))) (then (i32.const 0)) (else (i32.const 2))))))))))
+            (local.set $op (i32.add (local.get $op) (i32.const 20)))
+            (br $eval)))
+        (br_if $stop (i32.ne (i32.load (i32.sub (local.get $sp) (i32.const 4))) (i32.const 0)))
+        ;; The typed columns fit (empty fields do): CsvDecoder's isIntegerText and plainDecimal on
+        ;; one 16-byte load per field (digit, dot and sign masks); a float of 17 bytes takes the
+        ;; byte loop; longer ones, and ints of 16 bytes or more, never fit.
+        (local.set $op (local.get $typed))
+        (block $fit
+          (loop $columns
+            (br_if $fit (i32.ge_u (local.get $op) (local.get $ops)))
+            (local.set $f (i32.add (global.get $FIELDS) (i32.mul (i32.load (local.get $op)) (i32.const 12))))
+            (local.set $a (i32.load (local.get $f)))
+            (local.set $n (i32.sub (i32.load offset=4 (local.get $f)) (local.get $a)))
+            (if (local.get $n)
+              (then
+                (if (i32.gt_u (local.get $n) (i32.const 16))
+                  (then
+                    (br_if $stop (i32.or (i32.eq (i32.load offset=4 (local.get $op)) (i32.const 1)) (i32.gt_u (local.get $n) (i32.const 17))))
+                    (br_if $stop (i32.eqz (call $fitsFloat (local.get $a) (i32.add (local.get $a) (local.get $n))))))
+                  (else
+                    (local.set $vec (v128.load (local.get $a)))
+                    ;; the field's bytes, less a leading sign
+                    (local.set $range (i32.sub (i32.shl (i32.const 1) (local.get $n)) (i32.const 1)))
+                    (local.set $c (i32.load8_u (local.get $a)))
+                    (if (i32.or (i32.eq (local.get $c) (i32.const 0x2b)) (i32.eq (local.get $c) (i32.const 0x2d)))
+                      (then (local.set $range (i32.and (local.get $range) (i32.const -2)))))
+                    (local.set $digits (i32.and (local.get $range)
+                      (i8x16.bitmask (i8x16.lt_u (i8x16.sub (local.get $vec) (i8x16.splat (i32.const 0x30))) (i8x16.splat (i32.const 10))))))
+                    (if (i32.eq (i32.load offset=4 (local.get $op)) (i32.const 1))
+                      (then
+                        ;; int: at most 15 bytes, all digits after the sign, at least one
+                        (br_if $stop (i32.gt_u (local.get $n) (i32.const 15)))
+                        (br_if $stop (i32.or (i32.eqz (local.get $range)) (i32.ne (local.get $digits) (local.get $range)))))
+                      (else
+                        ;; float: digits and at most one dot after the sign, 1 to 15 digits
+                        (local.set $dots (i32.and (local.get $range) (i8x16.bitmask (i8x16.eq (local.get $vec) (i8x16.splat (i32.const 0x2e))))))
+                        (br_if $stop (i32.ne (i32.or (local.get $digits) (local.get $dots)) (local.get $range)))
+                        (br_if $stop (i32.gt_u (i32.popcnt (local.get $dots)) (i32.const 1)))
+                        (br_if $stop (i32.eqz (local.get $digits)))
+                        (br_if $stop (i32.gt_u (i32.popcnt (local.get $digits)) (i32.const 15)))))))))
+            (local.set $op (i32.add (local.get $op) (i32.const 8)))
+            (br $columns)))
         (local.set $dropped (i32.add (local.get $dropped) (i32.const 1)))
         (local.set $lines (i32.add (local.get $lines) (i32.add (local.get $lfs) (i32.const 1))))
         (local.set $s (i32.add (local.get $t) (i32.const 1)))
