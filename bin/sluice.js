@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The `sluice` command: runs the compiled CLI (built by `npm install` through the `prepare` script),
-// with the code caches the build wrote (dist/cli/code-cache.js).
-import { fileURLToPath } from 'node:url'
-import { requireCached, saveLocalCodeCaches } from '../dist/cli/code-cache.js'
+// with the code caches the build wrote (dist/bundle/boot.cjs: cli/code-cache.ts). CommonJS
+// (bin/package.json): an ES entry starts node's ES module loader, 10 ms of every start.
+'use strict'
+const { join } = require('node:path')
+const { requireCached, saveLocalCodeCaches } = require('../dist/bundle/boot.cjs')
 
-const bundle = (name) => fileURLToPath(new URL(`../dist/bundle/${name}`, import.meta.url))
+const bundle = (name) => join(__dirname, '..', 'dist', 'bundle', name)
 const { launch, prewarm } = requireCached(bundle('launch.cjs'))
 
 // Under `memory_limit`, `sluice run` runs the pipeline in a child node started with heap sizes

@@ -10,11 +10,15 @@
 //   dist/bundle/worker.cjs   the chunk worker (core/threads/worker.ts)
 //   dist/bundle/worker.js    what a chunk worker starts: core/threads/spawn.ts starts
 //                            `new URL('./worker.js', import.meta.url)`; it loads worker.cjs
+//   dist/bundle/boot.cjs     cli/code-cache.ts, which bin/sluice.js and worker.js load the bundles with
+//   dist/bundle/package.json `"type": "commonjs"`: worker.js is CommonJS, as bin/sluice.js is
+//                            (bin/package.json). Node's ES module loader, started for an ES entry,
+//                            cost 10-16 ms of every start and of every worker's.
 //   dist/bundle/*.cjs.v8cache   V8 code caches (cli/code-cache.ts, written by scripts/code-cache.mjs)
 //
 // The bundles are CommonJS, one self-contained file per entry, so that they can be compiled with
 // a V8 code cache (cli/code-cache.ts): Node 20 has no compile cache for ES modules. They are
-// loaded with `requireCached` from dist/cli/code-cache.js (tsc's output), never by `require`.
+// loaded with `requireCached` from boot.cjs (cli/code-cache.ts), never by `require`.
 // Code that resolves paths from import.meta.url (package.json in cli/main.ts, worker.js in
 // spawn.ts, createRequire for avsc and protobufjs) gets the bundle's own URL, and counts on it
 // being two levels below the package root, as in dist/<dir>/.
@@ -78,7 +82,7 @@ const withoutZodLocales: Plugin = {
 rmSync(outdir, { recursive: true, force: true })
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { launch: 'dist/cli/launch.js', cli: 'dist/cli/main.js', worker: 'dist/core/threads/worker.js' },
+  entryPoints: { boot: 'dist/cli/code-cache.js', launch: 'dist/cli/launch.js', cli: 'dist/cli/main.js', worker: 'dist/core/threads/worker.js' },
   outdir,
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -97,18 +101,18 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 })
+writeFileSync(join(outdir, 'package.json'), JSON.stringify({ type: 'commonjs' }) + '\n')
 writeFileSync(
   join(outdir, 'worker.js'),
   "// The chunk worker's entry (scripts/bundle.ts): its code, compiled with its code cache.\n" +
-    "import { fileURLToPath } from 'node:url'\n" +
-    "import { requireCached } from '../cli/code-cache.js'\n" +
-    "requireCached(fileURLToPath(new URL('./worker.cjs', import.meta.url)))\n",
+    "require('./boot.cjs').requireCached(require('node:path').join(__dirname, 'worker.cjs'))\n",
 )
 
 const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.cjs'))
 // An import() left in a bundle fails at run time once its function comes from the code cache:
-// modules outside the bundle are imported through core/dynamic-import.ts.
-for (const [file, o] of outputs) {
+// modules outside the bundle are imported through core/dynamic-import.ts. (boot.cjs is compiled
+// by node itself, without a cache: its import() is the one the others borrow.)
+for (const [file, o] of outputs.filter(([file]) => !file.endsWith('boot.cjs'))) {
   const dynamic = o.imports.filter((i) => i.kind === 'dynamic-import')
   if (dynamic.length > 0) throw new Error(`${file}: import() of ${dynamic.map((i) => i.path).join(', ')}: use dynamicImport (src/core/dynamic-import.ts)`)
 }
