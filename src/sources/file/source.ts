@@ -44,10 +44,11 @@ const GZIP_CHUNK = 256 * 1024
 const DECODE_SLICE = 64 * 1024
 /**
  * Bytes read at a time when this thread decodes between worker chunks (catchUp): the header, or
- * the records around a chunk not cut at a boundary. It needs only one whole record, and the
- * workers wait for it: a whole read_buffer (1 MiB) of W1 took ~25 ms here, serial, at the start.
+ * the records around a chunk not cut at a boundary. It needs only one whole record (a longer one
+ * takes more reads), and the workers wait for it, on a decoder the JIT has not warmed: a whole
+ * read_buffer (1 MiB) of W1 took ~25 ms here at the start, 64 KiB 4-16 ms, 8 KiB 0-3 ms.
  */
-const CATCH_UP_READ = 64 * 1024
+const CATCH_UP_READ = 8 * 1024
 /** Bytes hashed to recognise a file; small files use all they have. */
 const FINGERPRINT_BYTES = 1024
 
