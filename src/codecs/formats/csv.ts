@@ -29,7 +29,7 @@ import type { ConditionTree, StringCondition } from '../../component/expression.
 import type { Rec } from '../../core/batch.js'
 import { ByteDecoder, CR, LF, latin1Slice, utf8Slice, validUtf8, type FramingOptions } from '../framing/newline.js'
 import { compileRecordBuilder, type RecordBuilder } from '../record-builder.js'
-import { CsvIndex, type DropCondition, type DropProgram } from '../wasm/csv-index.js'
+import { CsvIndex, type ByteTest, type DropProgram } from '../wasm/csv-index.js'
 import type { DecodeOutput, DecoderPosition, DecoderState } from '../types.js'
 
 export type CsvColumnType = 'string' | 'int' | 'float' | 'bool' | 'timestamp'
@@ -101,14 +101,6 @@ interface Prefilter {
   bytes: ConditionTree<ByteTest> | undefined
 }
 
-/** A StringTest on the bytes of column `column`: its literals in UTF-8. */
-interface ByteTest {
-  column: number
-  values: Uint8Array[]
-  negated: boolean
-  /** A declared string column: an unquoted empty field is null, which the test cannot judge. */
-  emptyIsNull: boolean
-}
 
 // Answers of a ByteTest (a StringTest's true/false/undefined).
 const NO = 0
@@ -323,7 +315,7 @@ export class CsvDecoder extends ByteDecoder {
       typed.push([i, kind === K_INT ? 'int' : 'float'])
     }
     const bytes = pre?.columns !== undefined ? pre.bytes : undefined
-    this.dropProgram = bytes === undefined ? undefined : this.index!.compile(this.width, this.maxRecordBytes, typed, bytes as DropCondition)
+    this.dropProgram = bytes === undefined ? undefined : this.index!.compile(this.width, this.maxRecordBytes, typed, bytes)
     return this.dropProgram
   }
 

@@ -6,6 +6,7 @@
 //
 // Measured (64 MB of the W1 CSV, one core): the kernel indexes 3.8 GB/s, copy included, where the
 // decoder's byte loop scanned ~450 MB/s.
+import type { ConditionTree } from '../../component/expression.js'
 import { WASM_BASE64 } from './csv-index.wasm.js'
 
 // @types/node declares no WebAssembly API (TypeScript has it in lib.dom): what is used here.
@@ -22,6 +23,8 @@ interface Exports {
   nonAscii: { value: number }
   program: { value: number }
   literals: { value: number }
+  fields: { value: number }
+  stack: { value: number }
   stopAt: { value: number }
   stopCursor: { value: number }
   linesDropped: { value: number }
@@ -29,14 +32,14 @@ interface Exports {
   dropRows(s: number, k: number, count: number, limit: number, delimiter: number, quote: number): number
 }
 
-/** A string test of the prefilter (CsvDecoder's ByteTest): column, literals' bytes, negated, and whether an unquoted empty field is null. */
-export interface DropTest {
+/** A StringTest of the CSV prefilter on the bytes of column `column`: its literals in UTF-8. */
+export interface ByteTest {
   column: number
-  values: readonly Uint8Array[]
+  values: Uint8Array[]
   negated: boolean
+  /** A declared string column: an unquoted empty field is null, which the test cannot judge. */
   emptyIsNull: boolean
 }
-export type DropCondition = DropTest | { op: '&&' | '||'; left: DropCondition; right: DropCondition }
 
 /** What dropRows decides rows by, compiled for the kernel's memory (see csv-index.wat). */
 export interface DropProgram {
@@ -44,11 +47,10 @@ export interface DropProgram {
   readonly literals: Uint8Array
 }
 
-// The kernel's room for a program (csv-index.wat's memory layout).
-const PROGRAM_BYTES = 4096
-const LITERAL_BYTES = 4096
-const MAX_FIELDS = 256
+/** Answers dropRows' stack holds (the 64 bytes at STACK in csv-index.wat). */
 const STACK_DEPTH = 16
+/** Bytes dropRows keeps per field of its row: start, end, quoting. */
+const FIELD_BYTES = 12
 const INT = 1
 const FLOAT = 2
 
@@ -61,7 +63,7 @@ export class CsvIndex {
   private readonly map: Uint8Array
   private readonly exports: Exports
   /** Whether the last window holds any byte >= 0x80. */
-  nonAscii = false
+  private nonAscii = false
   /** The program in the kernel's memory (decoders on one thread share the instance). */
   private loaded: DropProgram | undefined
 
@@ -115,15 +117,16 @@ export class CsvIndex {
    * columns fit (kind 'int': CsvDecoder's isIntegerText, 'float': plainDecimal), or undefined
    * when it does not fit the kernel's memory.
    */
-  compile(width: number, maxRowBytes: number, typed: ReadonlyArray<readonly [column: number, kind: 'int' | 'float']>, condition: DropCondition): DropProgram | undefined {
-    if (width > MAX_FIELDS) return undefined
+  compile(width: number, maxRowBytes: number, typed: ReadonlyArray<readonly [column: number, kind: 'int' | 'float']>, condition: ConditionTree<ByteTest>): DropProgram | undefined {
+    // The room of each region, from where the kernel puts the next one.
+    const { program, literals: base, fields, stack } = this.exports
+    if (width * FIELD_BYTES > stack.value - fields.value) return undefined
     const ops: number[] = []
     const values: number[] = []
     const literals: number[] = []
-    const base = this.exports.literals.value
     let depth = 0
     let deepest = 0
-    const emit = (c: DropCondition): void => {
+    const emit = (c: ConditionTree<ByteTest>): void => {
       if ('op' in c) {
         emit(c.left)
         emit(c.right)
@@ -133,7 +136,7 @@ export class CsvIndex {
       }
       ops.push(1, c.column, (c.negated ? 1 : 0) | (c.emptyIsNull ? 2 : 0), values.length / 2, c.values.length)
       for (const v of c.values) {
-        values.push(base + literals.length, v.length)
+        values.push(base.value + literals.length, v.length)
         literals.push(...v)
       }
       deepest = Math.max(deepest, ++depth)
@@ -142,7 +145,7 @@ export class CsvIndex {
     const words = [width, Math.min(maxRowBytes, 0xffffffff), typed.length, ops.length / 5, values.length / 2]
     for (const [column, kind] of typed) words.push(column, kind === 'int' ? INT : FLOAT)
     words.push(...ops, ...values)
-    if (deepest > STACK_DEPTH || words.length * 4 > PROGRAM_BYTES || literals.length > LITERAL_BYTES) return undefined
+    if (deepest > STACK_DEPTH || words.length * 4 > base.value - program.value || literals.length > fields.value - base.value) return undefined
     return { words: Int32Array.from(words), literals: Uint8Array.from(literals) }
   }
 

@@ -27,8 +27,8 @@
   (global $MAP (export "nonAsciiMap") i32 (i32.const 655488))
   (global $PROGRAM (export "program") i32 (i32.const 657536))
   (global $LITERALS (export "literals") i32 (i32.const 661632))
-  (global $FIELDS i32 (i32.const 665728))
-  (global $STACK i32 (i32.const 668800))
+  (global $FIELDS (export "fields") i32 (i32.const 665728))
+  (global $STACK (export "stack") i32 (i32.const 668800))
   ;; Where dropRows stopped: the first row it did not drop (window offset), the position cursor
   ;; there, and the lines the dropped rows held.
   (global $stopAt (export "stopAt") (mut i32) (i32.const 0))
