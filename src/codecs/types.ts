@@ -43,6 +43,11 @@ export interface RecordDecoder {
   seek(position: DecoderPosition): void
   /** True while an oversized record is being discarded up to its LF (it ends in a later chunk). */
   readonly discarding: boolean
+  /**
+   * Rows dropped unbuilt since the last call, by a filter pushed into the decoder
+   * (core/threads/portable.ts `pushFilterDown`); absent for decoders that cannot take one.
+   */
+  takePrefiltered?(): number
 }
 
 export function newDecodeOutput(): DecodeOutput {

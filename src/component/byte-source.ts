@@ -99,6 +99,11 @@ export interface EmitDecodedOptions {
    * steps did, sent with the first batch through `ctx.emitProcessed`.
    */
   report?: ChainReport
+  /**
+   * Rows the decoder dropped unbuilt for the first of the source's portable steps, a filter
+   * (predicate pushdown: core/threads/portable.ts): reported as received by it and passed by none.
+   */
+  prefiltered?: number
 }
 
 /** What `emitDecoded` sends: decoded (or decoded and processed) records with their lines. */
@@ -117,7 +122,8 @@ export async function emitDecoded(ctx: SourceContext<Rec>, out: DecodedChunk, po
   const total = out.records.length
   // A processed chunk always sends its report, even when the steps kept nothing.
   const batches = o.report ? Math.max(1, Math.ceil(total / o.batchSize)) : Math.ceil(total / o.batchSize)
-  const parts = batches + (out.errors.length > 0 ? 1 : 0)
+  const prefiltered = o.prefiltered ?? 0
+  const parts = batches + (out.errors.length > 0 ? 1 : 0) + (prefiltered > 0 ? 1 : 0)
   if (parts === 0) {
     o.onCommit?.(position)
     return
@@ -129,6 +135,11 @@ export async function emitDecoded(ctx: SourceContext<Rec>, out: DecodedChunk, po
   if (out.errors.length > 0) {
     if (o.file !== undefined) for (const e of out.errors) e.file ??= o.file
     const p = ctx.deadLetter(out.errors, ackOne)
+    if (p) await p
+  }
+  if (prefiltered > 0) {
+    const report = { received: prefiltered, passed: new Int32Array(ctx.portable!.length), failures: [] }
+    const p = ctx.emitProcessed!({ records: [], bytes: 0, origin: { source: ctx.id, file: o.file, lines: [] }, onAck: ackOne }, report)
     if (p) await p
   }
   for (let b = 0; b < batches; b++) {

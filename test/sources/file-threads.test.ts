@@ -92,6 +92,45 @@ test('threads: 2 decodes and runs filter/map in workers with the same records, o
   assertSameRun([two, three], one)
 })
 
+test('threads: 1 pushes a filter right after the source into the CSV decoder: same records, dead letters and counts as a filter further down', async () => {
+  const dir = freshDir()
+  writeFileSync(join(dir, 'data.csv'), messyCsv(6000, 11))
+  // The same steps; only where `tag` (a map) stands decides whether the filter follows the
+  // source directly, and so whether the decoder judges rows before building them.
+  const cfg = (tagFirst: boolean) => `
+data_dir: state
+sources:
+${tagFirst ? messySource(1).replace('big: { type: filter, inputs: [in]', 'big: { type: filter, inputs: [tag]') : messySource(1)}
+  tag: { type: map, inputs: [${tagFirst ? 'in' : 'big'}], set: { tagged: 'true' } }
+  cents: { type: map, inputs: [${tagFirst ? 'big' : 'tag'}], set: { cents: 'int(amount * 100.0)', shout: 'note + "!"' }, dead_letter: dlq }
+sinks:
+  out: { type: collect, inputs: [cents], name: out }
+  dlq: { type: collect, name: dlq }
+`
+  const runOf = async (tagFirst: boolean) => {
+    const stats = new RunStats()
+    const logged: string[] = []
+    const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push(line) })
+    const r = await runYaml(cfg(tagFirst), { baseDir: dir, stats, reset: true, log })
+    assert.equal(r.status, 'completed')
+    const skipped = logged.map((l) => JSON.parse(l) as { msg: string; rows: number }).find((l) => l.msg.startsWith('Rows the filter drops were skipped'))
+    const counts = Object.fromEntries(['in', 'big', 'cents', 'out', 'dlq'].map((id) => [id, stats.components.get(id)]).map(([id, c]) => [id, { in: c!.received, out: c!.sent, dead: c!.deadLettered }]))
+    const letters = r.out('dlq').map((d) => ({ component: d.component, code: d.code, line: (d.origin as { line: number }).line, raw: d.raw }))
+    letters.sort((a, b) => a.line - b.line || String(a.component).localeCompare(String(b.component)))
+    return { out: r.out('out'), letters, counts, skipped: skipped?.rows }
+  }
+  const pushed = await runOf(false)
+  const plain = await runOf(true)
+  assert.equal(plain.skipped, undefined, 'a map first: nothing to push down')
+  assert.ok(pushed.skipped !== undefined && pushed.skipped > 1000, `rows skipped in the decoder: ${pushed.skipped}`)
+  assert.equal(pushed.counts.in!.in, 6000 - pushed.letters.filter((l) => l.component === 'in').length, 'the source counts the skipped rows as read')
+  assert.equal(pushed.counts.big!.in, pushed.counts.in!.out, 'and the filter as received')
+  assert.deepEqual(pushed.counts, plain.counts)
+  assert.deepEqual(pushed.letters, plain.letters)
+  assert.deepEqual(pushed.out, plain.out)
+  assert.ok(pushed.letters.some((l) => l.component === 'big'), 'rows the filter fails on are still dead-lettered by it')
+})
+
 test('dead letters from workers carry the absolute line of the record', async () => {
   const dir = freshDir()
   // 200 good rows per 4 KiB chunk or so; bad ones at known lines far into the file.

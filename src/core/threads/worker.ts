@@ -4,18 +4,16 @@
 // tasks arrive.
 import { parentPort } from 'node:worker_threads'
 import { createDecoder } from '../../codecs/decoders.js'
-import { CsvDecoder } from '../../codecs/formats/csv.js'
 import { encodeJson } from '../../codecs/encode.js'
 import { newDecodeOutput } from '../../codecs/types.js'
-import type { RecordTransform, SourceDeadLetter } from '../../component/define.js'
+import type { SourceDeadLetter } from '../../component/define.js'
 import type { Rec } from '../batch.js'
 import { errorMessage, isSluiceError } from '../errors.js'
 import { runRecordSteps } from '../topology/record-steps.js'
-import { filterStringCondition } from '../../transforms/steps/filter.js'
 import { Aggregate } from '../../transforms/aggregate/aggregate.js'
 import type { AggregatePartial } from './partial.js'
 import type { AggregateOptions } from '../../transforms/aggregate/options.js'
-import { PORTABLE_STEPS } from './portable.js'
+import { buildPortableStep, pushFilterDown } from './portable.js'
 import type { ChunkFailure, ChunkResult, ChunkTask, ProfileRequest, WorkerReply, WorkerSetup } from './protocol.js'
 import { sampleCpu } from '../../observe/profile.js'
 
@@ -34,19 +32,11 @@ async function serve(setup: WorkerSetup): Promise<void> {
   // the work alone: the pool then gets no profile from this worker.
   const sampling = setup.profileIntervalUs === undefined ? undefined : await sampleCpu(setup.profileIntervalUs).catch(() => undefined)
   try {
-    const steps: RecordTransform[] = []
-    for (const s of setup.steps) {
-      const build = PORTABLE_STEPS.get(s.type)
-      if (!build) throw new Error(`transform type "${s.type}" cannot run in a worker thread`)
-      steps.push(build(s.options as never, s.id))
-    }
+    const steps = setup.steps.map(buildPortableStep)
     const ids = setup.steps.map((s) => s.id)
     const decoder = createDecoder(setup.format, setup.decoder)
-    // A filter first in line judges CSV rows before they are built: W1 keeps 6% of its rows.
-    const first = steps[0]
-    const firstReads = setup.steps[0]?.type === 'filter' ? first?.fields?.()?.reads : undefined
-    if (decoder instanceof CsvDecoder && first && firstReads && firstReads.length > 0) decoder.setPrefilter(firstReads, (r) => first.process(r) !== undefined, filterStringCondition(first))
-    const prefiltered = () => (decoder instanceof CsvDecoder ? decoder.takePrefiltered() : 0)
+    pushFilterDown(decoder, setup.steps[0], steps[0])
+    const prefiltered = () => decoder.takePrefiltered?.() ?? 0
     // Pre-aggregation: the state bounds are the main thread's to apply (reservePartial); here a
     // chunk only has to stay within one partial.
     const agg = setup.aggregate

@@ -12,6 +12,7 @@ import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
 import { LF } from '../../codecs/framing/newline.js'
 import { threadsWithin } from '../../core/memory.js'
 import { ChunkWorkers } from '../../core/threads/pool.js'
+import { buildPortableStep, pushFilterDown } from '../../core/threads/portable.js'
 import { PartialRecord } from '../../core/threads/partial.js'
 import type { ChunkResult } from '../../core/threads/protocol.js'
 import type { ChainReport } from '../../core/topology/fuse.js'
@@ -206,6 +207,11 @@ export class FileSource implements Source {
     ctx.progress({ bytesTotal: Math.max(0, st.size - (gzip ? 0 : start.offset)) })
     const tracker = state?.tracker ?? checkpoints.tracker<FilePosition>(file, sameFile ? stored : undefined)
     const decoder = createDecoder(this.o.format, { ...this.decoderOptions, fields: ctx.fields }, { offset: start.offset, line: start.line, state: start.state })
+    // Records this thread decodes skip the rows a filter right after the source drops (emitAt
+    // reports them), as the workers' do.
+    const first = ctx.emitProcessed ? ctx.portable?.[0] : undefined
+    const pushedDown = first !== undefined && pushFilterDown(decoder, first, buildPortableStep(first))
+    this.prefiltered = 0
     try {
       // Workers start while this thread decodes the first bytes (they take ~100 ms to load).
       // A gzip file's offsets count decompressed bytes: what is left to read is not known.
@@ -215,6 +221,7 @@ export class FileSource implements Source {
         : gzip
           ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
           : await this.readPlain(ctx, file, st, decoder, tracker)
+      if (pushedDown) this.build.log.debug({ file, filter: first.id, rows: this.prefiltered }, 'Rows the filter drops were skipped unbuilt by this thread\'s decoder.')
       // Follow mode continues from the decoder's position on the next poll.
       this.states.set(file, { ...decoder.position(), ino: st.ino, size: seenSize, tracker })
     } catch (e) {
@@ -502,18 +509,23 @@ export class FileSource implements Source {
     return st.size
   }
 
+  /** Rows of the current file this thread's decoder skipped for a pushed-down filter (a debug figure). */
+  private prefiltered = 0
+
   private emit(ctx: SourceContext<Rec>, file: string, st: Stats, decoder: RecordDecoder, tracker: PositionTracker<FilePosition>, out: DecodedChunk, bytes: number, final: boolean): Promise<void> {
-    return this.emitAt(ctx, file, st, decoder.position(), tracker, out, bytes, final)
+    const prefiltered = decoder.takePrefiltered?.() ?? 0
+    this.prefiltered += prefiltered
+    return this.emitAt(ctx, file, st, decoder.position(), tracker, out, bytes, final, undefined, prefiltered)
   }
 
-  private emitAt(ctx: SourceContext<Rec>, file: string, st: Stats, p: DecoderPosition, tracker: PositionTracker<FilePosition>, out: DecodedChunk, bytes: number, final: boolean, report?: ChainReport): Promise<void> {
+  private emitAt(ctx: SourceContext<Rec>, file: string, st: Stats, p: DecoderPosition, tracker: PositionTracker<FilePosition>, out: DecodedChunk, bytes: number, final: boolean, report?: ChainReport, prefiltered?: number): Promise<void> {
     // A plain file may have grown while it was read: its size is at least the offset reached.
     const gzip = this.isGzip(file)
     const position: FilePosition = { offset: p.offset, line: p.line, ino: st.ino, size: gzip ? st.size : Math.max(st.size, p.offset), ...this.identity.get(file) }
     if (p.state) position.state = p.state
     if (final) position.done = true
     const ack = tracker.push(position)
-    return emitDecoded(ctx, out, p, { batchSize: this.o.batch_size, file, bytes, onCommit: ack, report })
+    return emitDecoded(ctx, out, p, { batchSize: this.o.batch_size, file, bytes, onCommit: ack, report, prefiltered })
   }
 
   private async fileFailed(ctx: SourceContext<Rec>, file: string, literal: boolean, code: SluiceError['code'], message: string): Promise<void> {

@@ -1,5 +1,5 @@
 // The record step of the `map` transform (declaration: ../map.ts). Free of option schemas, so a
-// source's worker threads can build it from validated options (core/threads/steps.ts).
+// source's worker threads can build it from validated options (core/threads/portable.ts).
 import type { FieldUse, RecordTransform } from '../../component/define.js'
 import { compileExpression, fieldsOf, type CompiledExpression } from '../../component/expression.js'
 import type { Rec } from '../../core/batch.js'
