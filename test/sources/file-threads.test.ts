@@ -114,7 +114,10 @@ sinks:
     const r = await runYaml(cfg(tagFirst), { baseDir: dir, stats, reset: true, log })
     assert.equal(r.status, 'completed')
     const skipped = logged.map((l) => JSON.parse(l) as { msg: string; rows: number }).find((l) => l.msg.startsWith('Rows the filter drops were skipped'))
-    const counts = Object.fromEntries(['in', 'big', 'cents', 'out', 'dlq'].map((id) => [id, stats.components.get(id)]).map(([id, c]) => [id, { in: c!.received, out: c!.sent, dead: c!.deadLettered }]))
+    const counts = Object.fromEntries(['in', 'big', 'cents', 'out', 'dlq'].map((id) => {
+      const c = stats.components.get(id)!
+      return [id, { in: c.received, out: c.sent, dead: c.deadLettered }]
+    }))
     const letters = r.out('dlq').map((d) => ({ component: d.component, code: d.code, line: (d.origin as { line: number }).line, raw: d.raw }))
     letters.sort((a, b) => a.line - b.line || String(a.component).localeCompare(String(b.component)))
     return { out: r.out('out'), letters, counts, skipped: skipped?.rows }

@@ -29,7 +29,7 @@ import type { ConditionTree, StringCondition } from '../../component/expression.
 import type { Rec } from '../../core/batch.js'
 import { ByteDecoder, CR, LF, latin1Slice, utf8Slice, validUtf8, type FramingOptions } from '../framing/newline.js'
 import { compileRecordBuilder, type RecordBuilder } from '../record-builder.js'
-import { CsvIndex, type ByteTest, type DropProgram } from '../wasm/csv-index.js'
+import { CsvIndex, KEPT_HEAD, type ByteTest, type DropProgram } from '../wasm/csv-index.js'
 import type { DecodeOutput, DecoderPosition, DecoderState } from '../types.js'
 
 export type CsvColumnType = 'string' | 'int' | 'float' | 'bool' | 'timestamp'
@@ -162,7 +162,7 @@ export class CsvDecoder extends ByteDecoder {
   private ixAt = 0
   /** The prefilter as the kernel's dropRows runs it; null: not compiled yet, undefined: it cannot. */
   private dropProgram: DropProgram | undefined | null = null
-  private droppedLines = 0
+  private takenLines = 0
 
   /** `structuralIndex: false`: scan every byte (the tests compare both ways). */
   constructor(options: CsvOptions & FramingOptions & { fields?: readonly string[]; structuralIndex?: boolean }, position?: DecoderPosition) {
@@ -217,10 +217,10 @@ export class CsvDecoder extends ByteDecoder {
       }
       if (drop !== undefined && backoff-- <= 0) {
         const from = s
-        s = this.dropRows(index!, drop, buf, s, end)
+        s = this.dropRows(index!, drop, buf, s, end, line, delta, out)
         if (s === from) backoff = DROP_BACKOFF_ROWS
         else {
-          line += this.droppedLines
+          line += this.takenLines
           if (s >= end) break
         }
       }
@@ -284,21 +284,52 @@ export class CsvDecoder extends ByteDecoder {
   }
 
   /**
-   * Drop the rows from `s` on that the prefilter drops, in WebAssembly (csv-index.wat dropRows:
-   * the same string tests on the bytes and the same int/float fit checks as passesPrefilter),
-   * up to the first row it cannot drop; returns where that row starts (`s`: none dropped) and
-   * sets `droppedLines`. That row, whatever it is, goes through scanIndexed and `row`.
-   * Measured on W1 (5M rows, 6% kept, 2 threads): see the commit that brought it.
+   * Take the rows from `s` on that the prefilter settles, in WebAssembly (csv-index.wat dropRows:
+   * the same string tests on the bytes and the same int/float fit checks as passesPrefilter):
+   * drop those it drops, build those it surely keeps from the field positions the kernel listed,
+   * up to the first row it cannot settle; returns where that row starts (`s`: none taken) and
+   * sets `takenLines`. That row, whatever it is, goes through scanIndexed and `row`.
+   * Measured on W1 (5M rows, 6% kept): see the commits that brought it and the kept rows.
    */
-  private dropRows(index: CsvIndex, program: DropProgram, buf: Buffer, s: number, end: number): number {
+  private dropRows(index: CsvIndex, program: DropProgram, buf: Buffer, s: number, end: number, line: number, delta: number, out: DecodeOutput): number {
     this.windowAt(index, buf, s, end)
     const base = this.ixBase
     const dropped = index.dropRows(program, s - base, this.ixAt, this.ixCount, this.ixEnd - base, this.delim, this.quote)
-    if (dropped === 0) return s
+    const kept = index.keptCount
+    if (dropped === 0 && kept === 0) return s
     this.ixAt = index.stopCursor
     this.prefiltered += dropped
-    this.droppedLines = index.linesDropped
+    this.takenLines = index.linesTaken
+    if (kept > 0) this.buildKept(index, program, buf, kept, line, delta, out)
     return base + index.stopAt
+  }
+
+  /**
+   * The rows dropRows kept, built from the positions it listed: not walked or judged again (a
+   * kept row cost a kernel call, a walk and passesPrefilter before; W1 keeps one row in 16).
+   */
+  private buildKept(index: CsvIndex, program: DropProgram, buf: Buffer, kept: number, line: number, delta: number, out: DecodeOutput): void {
+    const table = index.kept
+    const base = this.ixBase
+    const width = this.width
+    const fs = this.fs
+    const fe = this.fe
+    const fq = this.fq
+    for (let r = 0, at = 0; r < kept; r++, at += program.entryWords) {
+      const s = table[at]! + base
+      const t = table[at + 1]! + base
+      for (let i = 0, f = at + KEPT_HEAD; i < width; i++, f += 3) {
+        fs[i] = table[f]! + base
+        fe[i] = table[f + 1]! + base
+        fq[i] = table[f + 2]!
+      }
+      this.nf = width
+      this.lfs = table[at + 2]!
+      this.hi = index.mayBeNonAscii(s - base, t - base) ? 0x80 : 0
+      this.fault = OK
+      // The kernel takes rows of valid UTF-8 only (not checkEach): see decodeRecords.
+      this.row(buf, s, t > s && buf[t - 1] === CR ? t - 1 : t, line + table[at + 3]!, s + delta, t + 1 + delta, false, out, true)
+    }
   }
 
   /**
@@ -535,8 +566,11 @@ export class CsvDecoder extends ByteDecoder {
     return t
   }
 
-  /** Turn the scanned row `buf[s, e)` into a record, the header, nothing (blank) or an error. */
-  private row(buf: Buffer, s: number, e: number, line: number, offset: number, endOffset: number, checkEach: boolean, out: DecodeOutput): void {
+  /**
+   * Turn the scanned row `buf[s, e)` into a record, the header, nothing (blank) or an error.
+   * `judged`: the prefilter already passed it (dropRows).
+   */
+  private row(buf: Buffer, s: number, e: number, line: number, offset: number, endOffset: number, checkEach: boolean, out: DecodeOutput, judged = false): void {
     const nf = this.nf
     if (this.fault === UNCLOSED) {
       out.errors.push(this.recordError('SLC_RECORD_PARSE', 'unclosed quote at end of input', buf, s, e, line, offset))
@@ -570,7 +604,7 @@ export class CsvDecoder extends ByteDecoder {
       return
     }
     const pre = this.prefilter
-    if (pre !== undefined && pre.columns !== undefined && !this.passesPrefilter(pre, buf)) {
+    if (!judged && pre !== undefined && pre.columns !== undefined && !this.passesPrefilter(pre, buf)) {
       this.prefiltered++
       return
     }

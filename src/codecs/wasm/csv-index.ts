@@ -23,13 +23,11 @@ interface Exports {
   nonAscii: { value: number }
   program: { value: number }
   literals: { value: number }
-  fields: { value: number }
   stack: { value: number }
-  stopAt: { value: number }
-  stopCursor: { value: number }
-  linesDropped: { value: number }
+  result: { value: number }
+  kept: { value: number }
   index(len: number, delimiter: number, quote: number): number
-  dropRows(s: number, k: number, count: number, limit: number, delimiter: number, quote: number): number
+  dropRows(s: number, k: number, count: number, limit: number, delimiter: number, quote: number, cap: number): number
 }
 
 /** A StringTest of the CSV prefilter on the bytes of column `column`: its literals in UTF-8. */
@@ -45,12 +43,18 @@ export interface ByteTest {
 export interface DropProgram {
   readonly words: Int32Array
   readonly literals: Uint8Array
+  /** Words of one kept row's entry: KEPT_HEAD, then start, end, quoting of each field. */
+  readonly entryWords: number
+  /** Kept rows the KEPT region holds at once. */
+  readonly capacity: number
 }
 
 /** Answers dropRows' stack holds (the 64 bytes at STACK in csv-index.wat). */
 const STACK_DEPTH = 16
-/** Bytes dropRows keeps per field of its row: start, end, quoting. */
-const FIELD_BYTES = 12
+/** Words at the head of a kept row's entry: start, LF, LFs inside quotes, lines before it. */
+export const KEPT_HEAD = 4
+/** Words per field of a kept row: start, end, quoting. */
+const FIELD_WORDS = 3
 const INT = 1
 const FLOAT = 2
 
@@ -59,6 +63,10 @@ export class CsvIndex {
   readonly window: number
   /** Window-relative positions of the delimiter, quote and LF bytes; `count` of them are valid. */
   readonly positions: Uint32Array
+  /** The rows the last dropRows kept (`keptCount` entries of the program's `entryWords`). */
+  readonly kept: Int32Array
+  /** Where the last dropRows stopped: see stopAt, stopCursor, linesTaken, keptCount. */
+  private readonly result: Int32Array
   private readonly input: Uint8Array
   private readonly map: Uint8Array
   private readonly exports: Exports
@@ -74,6 +82,8 @@ export class CsvIndex {
     this.input = new Uint8Array(memory, 0, this.window + 64)
     this.positions = new Uint32Array(memory, exports.out.value, this.window)
     this.map = new Uint8Array(memory, exports.nonAsciiMap.value, this.window >>> 6)
+    this.result = new Int32Array(memory, exports.result.value, 4)
+    this.kept = new Int32Array(memory, exports.kept.value, (memory.byteLength - exports.kept.value) >>> 2)
   }
 
   /** Index `buf[start, start + length)` (length ≤ window); returns the count of positions. */
@@ -87,8 +97,9 @@ export class CsvIndex {
 
   /**
    * Drop rows of the window from offset `s` (position `k` of `count`; the window's bytes end at
-   * `limit`) as `program` says; returns how many. `stopAt`/`stopCursor` are the first row not
-   * dropped and its position index, `linesDropped` the lines the dropped rows held.
+   * `limit`) as `program` says, and list those it surely keeps in `kept`; returns how many it
+   * dropped. `stopAt`/`stopCursor` are the first row it did not take and its position index,
+   * `linesTaken` the lines the rows it took held, `keptCount` the rows it kept.
    */
   dropRows(program: DropProgram, s: number, k: number, count: number, limit: number, delimiter: number, quote: number): number {
     if (this.loaded !== program) {
@@ -97,19 +108,25 @@ export class CsvIndex {
       new Uint8Array(memory, this.exports.literals.value, program.literals.length).set(program.literals)
       this.loaded = program
     }
-    return this.exports.dropRows(s, k, count, limit, delimiter, quote)
+    return this.exports.dropRows(s, k, count, limit, delimiter, quote, program.capacity)
   }
 
+  // Read from memory: an exported global's `value` is a call into the runtime (~20 ms of W1's
+  // 5M rows on one thread when these were globals).
   get stopAt(): number {
-    return this.exports.stopAt.value
+    return this.result[0]!
   }
 
   get stopCursor(): number {
-    return this.exports.stopCursor.value
+    return this.result[1]!
   }
 
-  get linesDropped(): number {
-    return this.exports.linesDropped.value
+  get linesTaken(): number {
+    return this.result[2]!
+  }
+
+  get keptCount(): number {
+    return this.result[3]!
   }
 
   /**
@@ -119,8 +136,10 @@ export class CsvIndex {
    */
   compile(width: number, maxRowBytes: number, typed: ReadonlyArray<readonly [column: number, kind: 'int' | 'float']>, condition: ConditionTree<ByteTest>): DropProgram | undefined {
     // The room of each region, from where the kernel puts the next one.
-    const { program, literals: base, fields, stack } = this.exports
-    if (width * FIELD_BYTES > stack.value - fields.value) return undefined
+    const { program, literals: base, stack, kept, memory } = this.exports
+    const entryWords = KEPT_HEAD + FIELD_WORDS * width
+    const capacity = Math.floor((memory.buffer.byteLength - kept.value) / (4 * entryWords))
+    if (capacity < 1) return undefined
     const ops: number[] = []
     const values: number[] = []
     const literals: number[] = []
@@ -145,8 +164,8 @@ export class CsvIndex {
     const words = [width, Math.min(maxRowBytes, 0xffffffff), typed.length, ops.length / 5, values.length / 2]
     for (const [column, kind] of typed) words.push(column, kind === 'int' ? INT : FLOAT)
     words.push(...ops, ...values)
-    if (deepest > STACK_DEPTH || words.length * 4 > base.value - program.value || literals.length > fields.value - base.value) return undefined
-    return { words: Int32Array.from(words), literals: Uint8Array.from(literals) }
+    if (deepest > STACK_DEPTH || words.length * 4 > base.value - program.value || literals.length > stack.value - base.value) return undefined
+    return { words: Int32Array.from(words), literals: Uint8Array.from(literals), entryWords, capacity }
   }
 
   /** Whether window bytes [from, to] may hold a byte >= 0x80 (their 64-byte blocks do). */

@@ -1,8 +1,10 @@
 ;; The CSV structural index (src/codecs/wasm/csv-index.ts): the offsets of every delimiter, quote
 ;; and LF byte of a window of input, found 64 bytes at a time with SIMD compares, and a map of
 ;; which 64-byte blocks hold a byte >= 0x80. The CSV decoder walks these offsets instead of every
-;; byte. `dropRows` walks them itself for the rows a prefilter drops (CsvDecoder.passesPrefilter
-;; in WebAssembly: string tests on the bytes, int and float columns checked to fit).
+;; byte. `dropRows` walks them itself and judges each row by a prefilter (CsvDecoder.passesPrefilter
+;; in WebAssembly: string tests on the bytes, int and float columns checked to fit): it drops the
+;; rows the filter drops and lists where the fields of the rows it surely keeps are, so that the
+;; decoder builds those without walking or judging them again.
 ;; Compiled by scripts/build-wasm.ts into csv-index.wasm.ts (npm run build-wasm).
 ;;
 ;; Memory layout (the exported globals say where):
@@ -18,22 +20,24 @@
 ;;                             2 empty is null, first value, value count), postfix,
 ;;                             values (address of the literal's bytes, length)
 ;;   [LITERALS, +4 KiB)      the tests' literal bytes
-;;   [FIELDS, +3 KiB)        dropRows' current row: start, end, quoting of each field (i32 each)
 ;;   [STACK, +64)            dropRows' answers while it evaluates the ops
+;;   [RESULT, +16)           where dropRows stopped: the first row it did not take (window
+;;                           offset), the position cursor there, the lines of the rows it took
+;;                           (dropped and kept), and how many it kept
+;;   [KEPT, end of memory)   the rows dropRows kept, one entry each of 16 + 12 * width bytes:
+;;                           start, LF, LFs inside quotes, lines before it (from the call's first
+;;                           row), then start, end, quoting (0 none, 1 quoted, 2 with "" pairs)
+;;                           of each field. The current row is walked into the next free entry.
 (module
-  (memory (export "memory") 11)
+  (memory (export "memory") 12)
   (global (export "window") i32 (i32.const 131072))
   (global $OUT (export "out") i32 (i32.const 131136))
   (global $MAP (export "nonAsciiMap") i32 (i32.const 655488))
   (global $PROGRAM (export "program") i32 (i32.const 657536))
   (global $LITERALS (export "literals") i32 (i32.const 661632))
-  (global $FIELDS (export "fields") i32 (i32.const 665728))
-  (global $STACK (export "stack") i32 (i32.const 668800))
-  ;; Where dropRows stopped: the first row it did not drop (window offset), the position cursor
-  ;; there, and the lines the dropped rows held.
-  (global $stopAt (export "stopAt") (mut i32) (i32.const 0))
-  (global $stopCursor (export "stopCursor") (mut i32) (i32.const 0))
-  (global $linesDropped (export "linesDropped") (mut i32) (i32.const 0))
+  (global $STACK (export "stack") i32 (i32.const 665728))
+  (global $RESULT (export "result") i32 (i32.const 665792))
+  (global $KEPT (export "kept") i32 (i32.const 665808))
   ;; Non-zero when the last window had a byte >= 0x80 anywhere.
   (global $nonAscii (export "nonAscii") (mut i32) (i32.const 0))
 
@@ -128,27 +132,33 @@
         (br $chars)))
     (i32.and (i32.gt_u (local.get $digits) (i32.const 0)) (i32.le_u (local.get $digits) (i32.const 15))))
 
-  ;; dropRows(s, k, count, limit, d, q): from the row at window offset s (positions from k on,
-  ;; `count` of them; the window's bytes end at `limit`), drop every row that the program's
-  ;; condition answers no for and whose typed columns fit, as CsvDecoder.passesPrefilter would;
-  ;; stop at the first row it cannot drop (or cannot walk: a quote fault, the window's end, a row
-  ;; longer than max, a blank line, a wrong field count). Returns the rows dropped; stopAt,
-  ;; stopCursor and linesDropped say where it stopped.
-  (func (export "dropRows") (param $s i32) (param $k i32) (param $count i32) (param $limit i32) (param $d i32) (param $q i32) (result i32)
+  ;; dropRows(s, k, count, limit, d, q, cap): from the row at window offset s (positions from k
+  ;; on, `count` of them; the window's bytes end at `limit`), drop every row that the program's
+  ;; condition answers no for and whose typed columns fit, as CsvDecoder.passesPrefilter would, and
+  ;; list at KEPT (up to `cap`) every row it answers yes for and whose typed columns fit; stop at
+  ;; the first row it cannot settle (undecided, a type that does not fit, or a row it cannot walk:
+  ;; a quote fault, the window's end, a row longer than max, a blank line, a wrong field count).
+  ;; Returns the rows dropped; RESULT says where it stopped.
+  (func (export "dropRows") (param $s i32) (param $k i32) (param $count i32) (param $limit i32) (param $d i32) (param $q i32) (param $cap i32) (result i32)
     (local $dropped i32) (local $lines i32) (local $width i32) (local $max i32)
     (local $kk i32) (local $p i32) (local $nf i32) (local $lfs i32) (local $x i32) (local $c i32)
     (local $y i32) (local $flag i32) (local $t i32) (local $f i32) (local $e i32)
     (local $typed i32) (local $ops i32) (local $values i32) (local $end i32) (local $op i32) (local $sp i32)
     (local $a i32) (local $n i32) (local $v i32) (local $last i32) (local $j i32) (local $answer i32) (local $other i32)
     (local $vec v128) (local $digits i32) (local $dots i32) (local $range i32)
+    (local $kept i32) (local $entry i32) (local $fb i32)
     (local.set $width (i32.load (global.get $PROGRAM)))
     (local.set $max (i32.load offset=4 (global.get $PROGRAM)))
     ;; the program's sections: typed columns, ops, values
     (local.set $typed (i32.add (global.get $PROGRAM) (i32.const 20)))
     (local.set $ops (i32.add (local.get $typed) (i32.shl (i32.load offset=8 (global.get $PROGRAM)) (i32.const 3))))
     (local.set $values (i32.add (local.get $ops) (i32.mul (i32.load offset=12 (global.get $PROGRAM)) (i32.const 20))))
+    (local.set $entry (i32.add (i32.const 16) (i32.mul (local.get $width) (i32.const 12))))
     (block $stop
       (loop $rows
+        ;; the row's fields go to the next free entry, kept there if the row is
+        (br_if $stop (i32.ge_u (local.get $kept) (local.get $cap)))
+        (local.set $fb (i32.add (i32.add (global.get $KEPT) (i32.mul (local.get $kept) (local.get $entry))) (i32.const 16)))
         (local.set $kk (local.get $k))
         (local.set $p (local.get $s))
         (local.set $nf (i32.const 0))
@@ -162,7 +172,7 @@
             (if (i32.eq (local.get $c) (local.get $d))
               (then
                 (br_if $stop (i32.ge_u (local.get $nf) (local.get $width)))
-                (local.set $f (i32.add (global.get $FIELDS) (i32.mul (local.get $nf) (i32.const 12))))
+                (local.set $f (i32.add (local.get $fb) (i32.mul (local.get $nf) (i32.const 12))))
                 (i32.store (local.get $f) (local.get $p))
                 (i32.store offset=4 (local.get $f) (local.get $x))
                 (i32.store offset=8 (local.get $f) (i32.const 0))
@@ -172,7 +182,7 @@
             (if (i32.eq (local.get $c) (i32.const 10))
               (then
                 (br_if $stop (i32.ge_u (local.get $nf) (local.get $width)))
-                (local.set $f (i32.add (global.get $FIELDS) (i32.mul (local.get $nf) (i32.const 12))))
+                (local.set $f (i32.add (local.get $fb) (i32.mul (local.get $nf) (i32.const 12))))
                 (i32.store (local.get $f) (local.get $p))
                 ;; a CR before the LF is not data
                 (local.set $e (local.get $x))
@@ -204,7 +214,7 @@
                 (if (i32.eq (local.get $c) (i32.const 10)) (then (local.set $lfs (i32.add (local.get $lfs) (i32.const 1)))))
                 (br $quoted)))
             (br_if $stop (i32.ge_u (local.get $nf) (local.get $width)))
-            (local.set $f (i32.add (global.get $FIELDS) (i32.mul (local.get $nf) (i32.const 12))))
+            (local.set $f (i32.add (local.get $fb) (i32.mul (local.get $nf) (i32.const 12))))
             (i32.store (local.get $f) (i32.add (local.get $p) (i32.const 1)))
             (i32.store offset=4 (local.get $f) (local.get $y))
             (i32.store offset=8 (local.get $f) (local.get $flag))
@@ -224,7 +234,7 @@
         (br_if $stop (i32.gt_u (i32.sub (local.get $t) (local.get $s)) (local.get $max)))
         (br_if $stop (i32.ne (local.get $nf) (local.get $width)))
         (br_if $stop (i32.and (i32.eq (local.get $nf) (i32.const 1))
-          (i32.and (i32.eqz (i32.load offset=8 (global.get $FIELDS))) (i32.eq (i32.load (global.get $FIELDS)) (i32.load offset=4 (global.get $FIELDS))))))
+          (i32.and (i32.eqz (i32.load offset=8 (local.get $fb))) (i32.eq (i32.load (local.get $fb)) (i32.load offset=4 (local.get $fb))))))
         ;; The condition (CsvDecoder.byteAnswer), its ops in postfix: 0 no, 1 yes, 2 undecided.
         (local.set $sp (global.get $STACK))
         (local.set $op (local.get $ops))
@@ -234,7 +244,7 @@
             (if (i32.eq (i32.load (local.get $op)) (i32.const 1))
               (then
                 ;; a test: the field's bytes against each literal
-                (local.set $f (i32.add (global.get $FIELDS) (i32.mul (i32.load offset=4 (local.get $op)) (i32.const 12))))
+                (local.set $f (i32.add (local.get $fb) (i32.mul (i32.load offset=4 (local.get $op)) (i32.const 12))))
                 (local.set $a (i32.load (local.get $f)))
                 (local.set $n (i32.sub (i32.load offset=4 (local.get $f)) (local.get $a)))
                 (local.set $flag (i32.load offset=8 (local.get $f)))
@@ -280,7 +290,8 @@
                       (else (if (result i32) (i32.and (i32.eqz (local.get $answer)) (i32.eqz (local.get $other))) (then (i32.const 0)) (else (i32.const 2))))))))))
             (local.set $op (i32.add (local.get $op) (i32.const 20)))
             (br $eval)))
-        (br_if $stop (i32.ne (i32.load (i32.sub (local.get $sp) (i32.const 4))) (i32.const 0)))
+        (local.set $answer (i32.load (i32.sub (local.get $sp) (i32.const 4))))
+        (br_if $stop (i32.eq (local.get $answer) (i32.const 2)))
         ;; The typed columns fit (empty fields do): CsvDecoder's isIntegerText and plainDecimal on
         ;; one 16-byte load per field (digit, dot and sign masks); a float of 17 bytes takes the
         ;; byte loop; longer ones, and ints of 16 bytes or more, never fit.
@@ -288,7 +299,7 @@
         (block $fit
           (loop $columns
             (br_if $fit (i32.ge_u (local.get $op) (local.get $ops)))
-            (local.set $f (i32.add (global.get $FIELDS) (i32.mul (i32.load (local.get $op)) (i32.const 12))))
+            (local.set $f (i32.add (local.get $fb) (i32.mul (i32.load (local.get $op)) (i32.const 12))))
             (local.set $a (i32.load (local.get $f)))
             (local.set $n (i32.sub (i32.load offset=4 (local.get $f)) (local.get $a)))
             (if (local.get $n)
@@ -320,13 +331,21 @@
                         (br_if $stop (i32.gt_u (i32.popcnt (local.get $digits)) (i32.const 15)))))))))
             (local.set $op (i32.add (local.get $op) (i32.const 8)))
             (br $columns)))
-        (local.set $dropped (i32.add (local.get $dropped) (i32.const 1)))
+        (if (local.get $answer)
+          (then
+            (i32.store (i32.sub (local.get $fb) (i32.const 16)) (local.get $s))
+            (i32.store (i32.sub (local.get $fb) (i32.const 12)) (local.get $t))
+            (i32.store (i32.sub (local.get $fb) (i32.const 8)) (local.get $lfs))
+            (i32.store (i32.sub (local.get $fb) (i32.const 4)) (local.get $lines))
+            (local.set $kept (i32.add (local.get $kept) (i32.const 1))))
+          (else (local.set $dropped (i32.add (local.get $dropped) (i32.const 1)))))
         (local.set $lines (i32.add (local.get $lines) (i32.add (local.get $lfs) (i32.const 1))))
         (local.set $s (i32.add (local.get $t) (i32.const 1)))
         (local.set $k (local.get $kk))
         (br $rows)))
-    (global.set $stopAt (local.get $s))
-    (global.set $stopCursor (local.get $k))
-    (global.set $linesDropped (local.get $lines))
+    (i32.store (global.get $RESULT) (local.get $s))
+    (i32.store offset=4 (global.get $RESULT) (local.get $k))
+    (i32.store offset=8 (global.get $RESULT) (local.get $lines))
+    (i32.store offset=12 (global.get $RESULT) (local.get $kept))
     (local.get $dropped))
 )
