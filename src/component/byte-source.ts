@@ -11,6 +11,7 @@ import { newDecodeOutput, resetDecodeOutput } from '../codecs/types.js'
 import type { SourceContext, SourceDeadLetter } from './define.js'
 import type { ChainReport } from '../core/topology/fuse.js'
 import type { Rec } from '../core/batch.js'
+import { buildPortableStep, pushFilterDown } from '../core/threads/portable.js'
 
 export class WorkBuffer {
   readonly buf: Buffer
@@ -155,6 +156,17 @@ export async function emitDecoded(ctx: SourceContext<Rec>, out: DecodedChunk, po
     const p = o.report ? ctx.emitProcessed!(init, b === 0 ? o.report : undefined) : ctx.emit(init)
     if (p) await p
   }
+}
+
+/**
+ * Push the filter that directly follows the source into `decoder` when it can take it (a CSV
+ * decoder, core/threads/portable.ts): rows the filter drops are not built. The caller passes
+ * `decoder.takePrefiltered()` to emitDecoded as `prefiltered` with each chunk. Returns the
+ * filter's id when pushed.
+ */
+export function pushDownFilter(ctx: SourceContext<Rec>, decoder: RecordDecoder): string | undefined {
+  const first = ctx.emitProcessed ? ctx.portable?.[0] : undefined
+  return first !== undefined && pushFilterDown(decoder, first, buildPortableStep(first)) ? first.id : undefined
 }
 
 export { newDecodeOutput, resetDecodeOutput }

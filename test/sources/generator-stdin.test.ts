@@ -76,6 +76,35 @@ sinks:
   assert.equal(dead[0].origin.line, 1235)
 })
 
+test('stdin: CSV through a filter right after the source: rows the filter drops are skipped in the decoder and still counted', () => {
+  writeFileSync(
+    join(dir, 'stdin-csv.yaml'),
+    `data_dir: stdin-csv-state
+sources:
+  in: { type: stdin, format: csv, dead_letter: dlq, csv: { columns: { id: int, amount: float } } }
+transforms:
+  big: { type: filter, inputs: [in], condition: 'amount > 20.0' }
+sinks:
+  out: { type: file, inputs: [big], path: csv-out.jsonl }
+  dlq: { type: file, path: csv-dlq.jsonl }
+`,
+  )
+  // 3,000 rows; every 500th id is no int (a dead letter of the source, dropped or not).
+  const rows = Array.from({ length: 3000 }, (_, i) => `${i % 500 === 7 ? 'x' + i : i},${(i * 37) % 100}.5`)
+  const input = 'id,amount\n' + rows.join('\n') + '\n'
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'sluice.js')
+  const res = spawnSync(process.execPath, [bin, 'run', join(dir, 'stdin-csv.yaml'), '--no-progress', '--log-level', 'warn'], { input, encoding: 'utf8', timeout: 60_000 })
+  assert.equal(res.status, 0, res.stderr)
+  const expected = rows.filter((r) => !r.startsWith('x') && Number(r.split(',')[1]) > 20).map((r) => Number(r.split(',')[0]))
+  const out = readFileSync(join(dir, 'csv-out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)
+  assert.deepEqual(out, expected)
+  assert.equal(readFileSync(join(dir, 'csv-dlq.jsonl'), 'utf8').trim().split('\n').length, 6)
+  // The summary: the source read every good row, the filter received them all.
+  const counts = (id: string) => res.stderr.split('\n').find((l) => l.startsWith(`${id} `))!.trim().split(/\s+/).slice(3, 6).map((n) => Number(n.replace(/,/g, '')))
+  assert.deepEqual(counts('in'), [2994, 2994, 6])
+  assert.deepEqual(counts('big'), [2994, expected.length, 0])
+})
+
 test('stdin: a shutdown mid-record dead-letters the incomplete tail instead of emitting it as a record', async () => {
   const { spawn } = await import('node:child_process')
   writeFileSync(join(dir, 'stdin-stop.yaml'), 'data_dir: stop-state\nsources:\n  in: { type: stdin, format: lines }\nsinks:\n  out: { type: file, inputs: [in], path: stop.jsonl }\n')

@@ -12,11 +12,10 @@ import type { DecoderPosition, RecordDecoder } from '../../codecs/types.js'
 import { LF } from '../../codecs/framing/newline.js'
 import { threadsWithin } from '../../core/memory.js'
 import { ChunkWorkers } from '../../core/threads/pool.js'
-import { buildPortableStep, pushFilterDown } from '../../core/threads/portable.js'
 import { PartialRecord } from '../../core/threads/partial.js'
 import type { ChunkResult } from '../../core/threads/protocol.js'
 import type { ChainReport } from '../../core/topology/fuse.js'
-import { WorkBuffer, emitDecoded, newDecodeOutput, resetDecodeOutput, type DecodedChunk } from '../../component/byte-source.js'
+import { WorkBuffer, emitDecoded, newDecodeOutput, pushDownFilter, resetDecodeOutput, type DecodedChunk } from '../../component/byte-source.js'
 import type { BuildContext, Source, SourceContext, SourceDeadLetter } from '../../component/define.js'
 import type { PositionTracker } from '../../core/checkpoint.js'
 import type { Rec } from '../../core/batch.js'
@@ -209,8 +208,7 @@ export class FileSource implements Source {
     const decoder = createDecoder(this.o.format, { ...this.decoderOptions, fields: ctx.fields }, { offset: start.offset, line: start.line, state: start.state })
     // Records this thread decodes skip the rows a filter right after the source drops (emitAt
     // reports them), as the workers' do.
-    const first = ctx.emitProcessed ? ctx.portable?.[0] : undefined
-    const pushedDown = first !== undefined && pushFilterDown(decoder, first, buildPortableStep(first))
+    const pushedDown = pushDownFilter(ctx, decoder)
     this.prefiltered = 0
     try {
       // Workers start while this thread decodes the first bytes (they take ~100 ms to load).
@@ -221,7 +219,7 @@ export class FileSource implements Source {
         : gzip
           ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
           : await this.readPlain(ctx, file, st, decoder, tracker)
-      if (pushedDown) this.build.log.debug({ file, filter: first.id, rows: this.prefiltered }, 'Rows the filter drops were skipped unbuilt by this thread\'s decoder.')
+      if (pushedDown) this.build.log.debug({ file, filter: pushedDown, rows: this.prefiltered }, 'Rows the filter drops were skipped unbuilt by this thread\'s decoder.')
       // Follow mode continues from the decoder's position on the next poll.
       this.states.set(file, { ...decoder.position(), ino: st.ino, size: seenSize, tracker })
     } catch (e) {

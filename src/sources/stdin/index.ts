@@ -1,7 +1,7 @@
 // The `stdin` source: records from standard input, decoded like the file source.
 import { csvOptionsSchema } from '../../codecs/index.js'
 import { createDecoder } from '../../codecs/index.js'
-import { WorkBuffer, emitDecoded, newDecodeOutput, resetDecodeOutput } from '../../component/byte-source.js'
+import { WorkBuffer, emitDecoded, newDecodeOutput, pushDownFilter, resetDecodeOutput } from '../../component/byte-source.js'
 import { defineSource, type Source } from '../../component/define.js'
 import { byteSize, z } from '../../component/options.js'
 
@@ -25,6 +25,7 @@ export const stdin = defineSource({
   build: (o): Source => ({
     async run(ctx) {
       const decoder = createDecoder(o.format, { csv: o.csv, maxRecordBytes: o.max_record_bytes, fields: ctx.fields }, { offset: 0, line: 1 })
+      pushDownFilter(ctx, decoder)
       const work = new WorkBuffer(256 * 1024, o.max_record_bytes)
       const out = newDecodeOutput()
       const input = process.stdin
@@ -34,7 +35,7 @@ export const stdin = defineSource({
         for await (const chunk of input as AsyncIterable<Buffer>) {
           work.push(chunk, decoder, out)
           ctx.progress({ bytesRead: chunk.length })
-          await emitDecoded(ctx, out, decoder.position(), { batchSize: o.batch_size, file: 'stdin', bytes: chunk.length })
+          await emitDecoded(ctx, out, decoder.position(), { batchSize: o.batch_size, file: 'stdin', bytes: chunk.length, prefiltered: decoder.takePrefiltered?.() })
           resetDecodeOutput(out)
         }
       } catch (e) {
@@ -53,7 +54,7 @@ export const stdin = defineSource({
         return
       }
       work.commit(0, true, decoder, out)
-      await emitDecoded(ctx, out, decoder.position(), { batchSize: o.batch_size, file: 'stdin', bytes: 0 })
+      await emitDecoded(ctx, out, decoder.position(), { batchSize: o.batch_size, file: 'stdin', bytes: 0, prefiltered: decoder.takePrefiltered?.() })
     },
   }),
 })
