@@ -219,7 +219,7 @@ export class FileSource implements Source {
         : gzip
           ? await this.readGzip(ctx, file, st, decoder, tracker, start.offset)
           : await this.readPlain(ctx, file, st, decoder, tracker)
-      if (pushedDown) this.build.log.debug({ file, filter: pushedDown, rows: this.prefiltered }, 'Rows the filter drops were skipped unbuilt by this thread\'s decoder.')
+      if (pushedDown && !workers) this.build.log.debug({ file, filter: pushedDown, rows: this.prefiltered }, 'Rows the filter drops were skipped unbuilt by this thread\'s decoder.')
       // Follow mode continues from the decoder's position on the next poll.
       this.states.set(file, { ...decoder.position(), ino: st.ino, size: seenSize, tracker })
     } catch (e) {
