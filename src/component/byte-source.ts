@@ -8,7 +8,7 @@
 //   decode(work, 0, end) → consumed; bytes [consumed, end) become the next tail (moved to 0).
 import type { DecodeOutput, DecoderPosition, RecordDecoder } from '../codecs/types.js'
 import { newDecodeOutput, resetDecodeOutput } from '../codecs/types.js'
-import type { SourceContext, SourceDeadLetter } from './define.js'
+import type { RecordTransform, SourceContext, SourceDeadLetter } from './define.js'
 import type { ChainReport } from '../core/topology/fuse.js'
 import type { Rec } from '../core/batch.js'
 import { buildPortableStep, pushFilterDown } from '../core/threads/portable.js'
@@ -165,8 +165,15 @@ export async function emitDecoded(ctx: SourceContext<Rec>, out: DecodedChunk, po
  * filter's id when pushed.
  */
 export function pushDownFilter(ctx: SourceContext<Rec>, decoder: RecordDecoder): string | undefined {
-  const first = ctx.emitProcessed ? ctx.portable?.[0] : undefined
-  return first !== undefined && pushFilterDown(decoder, first, buildPortableStep(first)) ? first.id : undefined
+  // Built once per run: a source makes a decoder per file, and per poll in follow mode.
+  let pushable = pushableFilters.get(ctx)
+  if (pushable === undefined) {
+    const first = ctx.emitProcessed ? ctx.portable?.[0] : undefined
+    pushable = first?.type === 'filter' ? { id: first.id, filter: buildPortableStep(first) } : null
+    pushableFilters.set(ctx, pushable)
+  }
+  return pushable !== null && pushFilterDown(decoder, pushable.filter) ? pushable.id : undefined
 }
+const pushableFilters = new WeakMap<SourceContext<Rec>, { id: string; filter: RecordTransform } | null>()
 
 export { newDecodeOutput, resetDecodeOutput }

@@ -26,15 +26,15 @@ export function buildPortableStep(s: PortableStep): RecordTransform {
 }
 
 /**
- * Predicate pushdown: when `first` (built from `step`, the first portable step after a source) is
- * a filter on fields, a CSV decoder judges each row on those fields before building it and does
- * not build the rows the filter drops (W1 keeps 6% of its rows); `takePrefiltered` counts them,
- * and whoever emits the decoder's records reports them as received by the filter and passed by
- * none. Returns whether the decoder now prefilters.
+ * Predicate pushdown: `filter` (a built `filter` step, the first portable step after a source)
+ * judges each row of a CSV decoder on the fields it reads before the row is built, and the rows
+ * it drops are not built (W1 keeps 6% of its rows); `takePrefiltered` counts them, and whoever
+ * emits the decoder's records reports them as received by the filter and passed by none. Returns
+ * whether the decoder now prefilters.
  */
-export function pushFilterDown(decoder: RecordDecoder, step: PortableStep | undefined, first: RecordTransform | undefined): boolean {
-  const reads = step?.type === 'filter' ? first?.fields?.()?.reads : undefined
-  if (!(decoder instanceof CsvDecoder) || first === undefined || reads === undefined || reads.length === 0) return false
-  decoder.setPrefilter(reads, (r) => first.process(r) !== undefined, filterStringCondition(first))
+export function pushFilterDown(decoder: RecordDecoder, filter: RecordTransform): boolean {
+  const reads = filter.fields?.()?.reads
+  if (!(decoder instanceof CsvDecoder) || reads === undefined || reads.length === 0) return false
+  decoder.setPrefilter(reads, (r) => filter.process(r) !== undefined, filterStringCondition(filter))
   return true
 }

@@ -35,7 +35,7 @@ async function serve(setup: WorkerSetup): Promise<void> {
     const steps = setup.steps.map(buildPortableStep)
     const ids = setup.steps.map((s) => s.id)
     const decoder = createDecoder(setup.format, setup.decoder)
-    pushFilterDown(decoder, setup.steps[0], steps[0])
+    if (setup.steps[0]?.type === 'filter') pushFilterDown(decoder, steps[0]!)
     const prefiltered = () => decoder.takePrefiltered?.() ?? 0
     // Pre-aggregation: the state bounds are the main thread's to apply (reservePartial); here a
     // chunk only has to stay within one partial.
