@@ -20,7 +20,7 @@ import { parseByteSize } from '../src/core/units.js'
 import { renderSvg } from './lib/chart.js'
 import { datasetPaths, generate } from './lib/gen-data.js'
 import { kafkaWorkloads } from './lib/kafka-bench.js'
-import { round, summarizeRuns, type RunMeasure } from './lib/summary.js'
+import { median, round, summarizeRuns, type RunMeasure } from './lib/summary.js'
 import { compareW1, fingerprintW2, readW1, type W1Row } from './lib/verify.js'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
@@ -385,25 +385,42 @@ async function batchWorkload(id: 'W1' | 'W2', opts: Options, status: PeerStatus,
 
 // ─── W5: parallel scaling ─────────────────────────────────────────────────────────────────
 
-/** W1's Sluice pipeline with `threads: 1` and `threads: 2`, interleaved; outputs must be equal. */
+/**
+ * W1's Sluice pipeline with `threads: 1` and `threads: 2`, interleaved; outputs must be equal.
+ * Each round also starts two `threads: 1` runs at once, separate processes sharing nothing but
+ * the machine: the time they take for twice the data is what two cores give this decode at best
+ * (the machine's ceiling for W5), and `threads: 1`'s CPU per wall second is how much of the
+ * second core one thread already keeps busy (V8's helper threads, reads).
+ */
 async function w5(opts: Options, files: { csv: string }): Promise<WorkloadResult> {
   const bytes = statSync(files.csv).size
   settleDisk()
   spawnSync('sh', ['-c', `cat "${files.csv}" > /dev/null`])
   const variants = [1, 2].map((threads) => ({ threads, name: `threads_${threads}`, runs: [] as RunMeasure[], output: join(OUT, `w5.threads-${threads}.out`) }))
   const results = new Map<string, EngineResult>()
+  const runW1 = (threads: number, output: string, state: string) =>
+    measure(process.execPath, [join(ROOT, 'bin', 'sluice.js'), 'run', join(BENCH, 'workloads', 'w1-csv-groupby.yaml'), '--reset', '--no-progress', '-q'], {
+      IN: files.csv, OUT: output, DATA_DIR: join(DATA, 'sluice-state', state), THREADS: String(threads),
+    })
+  /** Per round, the wall time of two `threads: 1` runs started together (the later one's). */
+  const pairs: number[] = []
   for (let run = 0; run < opts.runs; run++) {
     for (const v of run % 2 === 0 ? variants : [...variants].reverse()) {
       rmSync(v.output, { force: true })
-      const m = await measure(process.execPath, [join(ROOT, 'bin', 'sluice.js'), 'run', join(BENCH, 'workloads', 'w1-csv-groupby.yaml'), '--reset', '--no-progress', '-q'], {
-        IN: files.csv, OUT: v.output, DATA_DIR: join(DATA, 'sluice-state', 'w5'), THREADS: String(v.threads),
-      })
+      const m = await runW1(v.threads, v.output, 'w5')
       if (m.exit !== 0) {
         failures.push(`W5 ${v.name} failed: ${m.stderr.slice(-300)}`)
         return { id: 'W5', title: 'W5 — parallel scaling', description: '', engines: [{ engine: 'sluice', label: 'Sluice', status: 'failed', reason: m.stderr.slice(-300) }], notes: [] }
       }
       v.runs.push({ wall_s: round(m.wall_s, 3)!, cpu_s: round(m.cpu_s, 2)!, peak_rss_mb: round(m.peak_rss_mb, 1)! })
       log(`W5 ${v.name} run ${run + 1}/${opts.runs}: ${m.wall_s.toFixed(2)} s wall, ${m.cpu_s.toFixed(2)} s cpu, ${m.peak_rss_mb.toFixed(0)} MB`)
+    }
+    const pair = await Promise.all(['a', 'b'].map((k) => runW1(1, join(OUT, `w5.pair-${k}.out`), `w5-pair-${k}`)))
+    const failed = pair.find((m) => m.exit !== 0)
+    if (failed) failures.push(`W5 side-by-side threads: 1 run failed: ${failed.stderr.slice(-300)}`)
+    else {
+      pairs.push(Math.max(...pair.map((m) => m.wall_s)))
+      log(`W5 two threads: 1 runs side by side, round ${run + 1}/${opts.runs}: ${pair.map((m) => m.wall_s.toFixed(2)).join(' and ')} s wall`)
     }
   }
   const diff = compareW1(readW1(variants[0]!.output), readW1(variants[1]!.output))
@@ -419,13 +436,21 @@ async function w5(opts: Options, files: { csv: string }): Promise<WorkloadResult
   const two = results.get('threads_2')!
   const speedup = one.wall_s && two.wall_s ? round(one.wall_s / two.wall_s, 2) : null
   log(`W5 speed-up threads: 2 over threads: 1: ${speedup}×`)
+  const pairWall = median(pairs)
+  const ceiling = one.wall_s && Number.isFinite(pairWall) ? round((2 * one.wall_s) / pairWall, 2) : null
+  const oneCores = one.wall_s && one.cpu_s ? round(one.cpu_s / one.wall_s, 2) : null
+  log(`W5 machine ceiling (two threads: 1 runs side by side do twice the work in ${pairWall.toFixed(2)} s): ${ceiling}×; threads: 1 keeps ${oneCores} cores busy`)
   return {
     id: 'W5', title: 'W5 — parallel scaling', description: 'W1 (CSV → filter → group-by → CSV) with `threads: 1` and `threads: 2` on the file source',
     input: { path: files.csv.replace(ROOT + '/', ''), rows: opts.rows, bytes }, runs_per_engine: opts.runs,
     speedup_threads_2: speedup,
+    machine_ceiling_2_threads: ceiling,
+    side_by_side_wall_s: pairs.map((w) => round(w, 3)),
+    threads_1_cores_busy: oneCores,
     engines: [...results.values()],
     notes: [
       `speed-up = median wall time with threads: 1 ÷ median wall time with threads: 2 = ${speedup}× (target ≥ 1.8×).`,
+      `machine ceiling = 2 × median wall time with threads: 1 ÷ median wall time of two threads: 1 runs started together (separate processes, twice the work: ${pairs.map((w) => w.toFixed(2)).join(', ')} s) = ${ceiling}×: the most two cores of this machine gave this pipeline when nothing at all is shared. threads: 1 alone keeps ${oneCores} cores busy (cpu_s ÷ wall_s: V8's compiler and GC threads, reads on libuv's pool).`,
       'ratio_vs_sluice compares with the threads: 1 row. Runs alternate between the two settings.',
     ],
   }

@@ -1,7 +1,7 @@
 // How every batch-style workload (W1, W2, K1, K2) turns an engine's runs into its table row:
 // medians of the runs, input rate over the median wall time, and ratios against Sluice.
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
   if (s.length === 0) return NaN
   const m = s.length >> 1
