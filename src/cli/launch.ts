@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { availableParallelism, constants } from 'node:os'
 import { dirname, resolve } from 'node:path'
-import { type Document, isScalar, parseDocument } from 'yaml'
+import { type Document, isScalar } from 'yaml'
+import { parseConfigYaml } from '../config/parse-yaml.js'
 import { interpolateString } from '../config/env-reference.js'
 import { heapMatches, heapPlan, memoryFlags, MIN_MEMORY_LIMIT_MIB, threadsWithin } from '../core/memory.js'
 import { prewarmChunkWorkers } from '../core/threads/spawn.js'
@@ -52,17 +53,14 @@ export async function launch(argv: readonly string[], env: NodeJS.ProcessEnv = p
 }
 
 /**
- * The config text as a YAML document, undefined when it does not parse. The last one is kept:
- * the launcher, prewarm and memoryLimitOf read the same config in one start (~10 ms a parse).
+ * The config text as a YAML document, undefined when it does not parse. Parsed once per text:
+ * the launcher, prewarm and memoryLimitOf read the same config in one start, and the CLI's
+ * loader takes the document after them (config/parse-yaml.ts).
  */
 function parsed(text: string): Document | undefined {
-  if (lastParsed?.text !== text) {
-    const doc = parseDocument(text)
-    lastParsed = { text, doc: doc.errors.length > 0 ? undefined : doc }
-  }
-  return lastParsed.doc
+  const { doc } = parseConfigYaml(text)
+  return doc.errors.length > 0 ? undefined : doc
 }
-let lastParsed: { text: string; doc: Document | undefined } | undefined
 
 /** Each source of the config, as a reader of its options with `${VAR}` references resolved; undefined when the file does not parse. */
 function sourcesOf(file: string, env: NodeJS.ProcessEnv): ((key: string) => unknown)[] | undefined {

@@ -3,7 +3,8 @@
 // ConfigErrors, each with file:line:column, component, option path, expected/found and a suggestion.
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLError } from 'yaml'
+import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLError } from 'yaml'
+import { takeParsedYaml } from './parse-yaml.js'
 import type { AnyDeclaration, ComponentKind } from '../component/define.js'
 import { z } from '../component/options.js'
 import type { Registry } from '../component/registry.js'
@@ -62,8 +63,7 @@ function readFailure(e: unknown): string {
  */
 export function loadConfigText(text: string, opts: LoadOptions & { file?: string; baseDir?: string }): PipelineConfig {
   const { file } = opts
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
+  const { doc, lineCounter } = takeParsedYaml(text)
   if (doc.errors.length) {
     // After the first real syntax error yaml reports every following token too; duplicate keys
     // are independent of each other and of it.
