@@ -3,12 +3,13 @@
 //
 //   npm run bench                      the whole suite at default sizes
 //   npm run bench -- --quick           small sizes, a fast check
-//   npm run bench -- W1 W2             chosen workloads only (W1 … W5, K1, K2)
+//   npm run bench -- W1 W2             chosen workloads only (W1 … W5, F1, K1, K2)
 //   npm run bench -- --help            every option
 //
 // Each batch engine is measured the same way from outside (wall time, user+sys CPU, peak RSS via
 // /usr/bin/time), ≥ 3 runs each, interleaved (A B C A B C …), medians reported. Results go to
 // bench/results/latest.{json,md,svg}. See bench/README.md.
+import Database from 'better-sqlite3'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -19,6 +20,7 @@ import { memoryFlags, threadsWithin } from '../src/core/memory.js'
 import { parseByteSize } from '../src/core/units.js'
 import { renderSvg } from './lib/chart.js'
 import { datasetPaths, generate } from './lib/gen-data.js'
+import { generateOrders } from './lib/gen-orders.js'
 import { kafkaWorkloads } from './lib/kafka-bench.js'
 import { sampleTreeMemory } from './lib/process-tree.js'
 import { median, round, summarizeRuns, type RunMeasure } from './lib/summary.js'
@@ -35,7 +37,7 @@ const BENTHOS = join(PEERS, 'bin', 'benthos')
 
 // ─── CLI ──────────────────────────────────────────────────────────────────────────────────
 
-const HELP = `usage: npm run bench -- [W1 W2 W3 W4 W5 K1 K2] [options]
+const HELP = `usage: npm run bench -- [W1 W2 W3 W4 W5 F1 K1 K2] [options]
 
   --quick              small sizes: ${'500k rows, 3 runs, W3 2 rates × 10 s, W4 1 GB, 200k Kafka records'}
   --rows N             rows of the events table for W1/W2/W5 (default 5000000)
@@ -50,6 +52,7 @@ const HELP = `usage: npm run bench -- [W1 W2 W3 W4 W5 K1 K2] [options]
   --w3-memory-limit S  an extra W3 run at 100k/s under this memory_limit (default 80MiB, the RSS target; none: skip)
   --w4-memory-limit S  Sluice's memory_limit in W4 (default 100MiB, the RSS target; none: unset)
   --kafka-records N    events loaded into the K1/K2 input topic (default 2000000)
+  --f1-rows N          orders in F1's input (default 2000000)
   --skip-setup         do not run bench/peers/setup.sh
   --skip-build         do not run npm run build first
   --out DIR            where latest.{json,md,svg} go (default bench/results)
@@ -71,6 +74,7 @@ interface Options {
   w3MemoryLimit: number | null
   w4MemoryLimit: number | null
   kafkaRecords: number
+  f1Rows: number
   skipSetup: boolean
   skipBuild: boolean
   out: string
@@ -93,6 +97,7 @@ function parseArgs(argv: string[]): Options {
     w3MemoryLimit: parseByteSize('80MiB'),
     w4MemoryLimit: parseByteSize('100MiB'),
     kafkaRecords: quick ? 200_000 : 2_000_000,
+    f1Rows: quick ? 200_000 : 2_000_000,
     skipSetup: false,
     skipBuild: false,
     out: RESULTS,
@@ -104,7 +109,7 @@ function parseArgs(argv: string[]): Options {
       if (v === undefined) die(`${a} needs a value`)
       return v
     }
-    if (/^(w[1-5]|k[12])$/i.test(a)) o.workloads.push(a.toUpperCase())
+    if (/^(w[1-5]|k[12]|f1)$/i.test(a)) o.workloads.push(a.toUpperCase())
     else if (a === '--quick') continue
     else if (a === '--rows') o.rows = Number(next())
     else if (a === '--runs') o.runs = Number(next())
@@ -118,6 +123,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--w3-memory-limit') o.w3MemoryLimit = memoryLimitArg(next())
     else if (a === '--w4-memory-limit') o.w4MemoryLimit = memoryLimitArg(next())
     else if (a === '--kafka-records') o.kafkaRecords = Number(next())
+    else if (a === '--f1-rows') o.f1Rows = Number(next())
     else if (a === '--skip-setup') o.skipSetup = true
     else if (a === '--skip-build') o.skipBuild = true
     else if (a === '--out') o.out = resolve(next())
@@ -126,8 +132,8 @@ function parseArgs(argv: string[]): Options {
       process.exit(0)
     } else die(`unknown argument ${a}\n${HELP}`)
   }
-  if (o.workloads.length === 0) o.workloads = ['W1', 'W2', 'W3', 'W4', 'W5', 'K1', 'K2']
-  if (!(o.runs >= 1) || !(o.rows >= 1) || !(o.kafkaRecords >= 1)) die('--runs, --rows and --kafka-records must be positive')
+  if (o.workloads.length === 0) o.workloads = ['W1', 'W2', 'W3', 'W4', 'W5', 'F1', 'K1', 'K2']
+  if (!(o.runs >= 1) || !(o.rows >= 1) || !(o.kafkaRecords >= 1) || !(o.f1Rows >= 1)) die('--runs, --rows, --kafka-records and --f1-rows must be positive')
   return o
 }
 
@@ -467,6 +473,59 @@ async function w5(opts: Options, files: { csv: string }): Promise<WorkloadResult
   }
 }
 
+// ─── F1: the engine core's file → SQLite floor ─────────────────────────────────────────────
+
+/** The engine core promised at least this on one core, file → CSV → filter → SQLite (quickstart schema). */
+const F1_FLOOR_RECORDS_PER_S = 300_000
+
+/**
+ * The quickstart's orders pipeline (CSV → filter → map → SQLite upsert) on one thread, over a
+ * generated orders table of `--f1-rows` rows; each run writes a fresh database, checked against
+ * the rows and amounts the generator counted.
+ */
+async function f1(opts: Options): Promise<WorkloadResult> {
+  const title = 'F1 — file → SQLite on one core'
+  const orders = generateOrders(opts.f1Rows, opts.seed, DATA)
+  const bytes = statSync(orders.csv).size
+  settleDisk()
+  spawnSync('sh', ['-c', `cat "${orders.csv}" > /dev/null`])
+  const db = join(OUT, 'f1.db')
+  const row: EngineResult = { engine: 'sluice', label: 'Sluice, threads: 1', status: 'ok', runs: [] }
+  for (let run = 0; run < opts.runs; run++) {
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true })
+    const m = await measure(process.execPath, [join(ROOT, 'bin', 'sluice.js'), 'run', join(BENCH, 'workloads', 'f1-file-sqlite.yaml'), '--reset', '--no-progress', '-q'], {
+      IN: orders.csv, DB: db, DATA_DIR: join(DATA, 'sluice-state', 'f1'),
+    })
+    if (m.exit !== 0) {
+      failures.push(`F1 failed: ${m.stderr.slice(-300)}`)
+      return { id: 'F1', title, description: '', engines: [{ engine: 'sluice', label: 'Sluice', status: 'failed', reason: m.stderr.slice(-300) }], notes: [] }
+    }
+    const h = new Database(db, { readonly: true })
+    const got = h.prepare('SELECT count(*) AS n, sum(amount_cents) AS cents FROM paid_orders').get() as { n: number; cents: number }
+    h.close()
+    if (got.n !== orders.expected.rows || got.cents !== orders.expected.cents) {
+      row.status = 'mismatch'
+      row.check = `MISMATCH: ${got.n} rows, ${got.cents} cents; expected ${orders.expected.rows} rows, ${orders.expected.cents} cents`
+      failures.push(`F1 ${row.check}`)
+    }
+    row.runs!.push({ wall_s: round(m.wall_s, 3)!, cpu_s: round(m.cpu_s, 2)!, peak_rss_mb: round(m.peak_rss_mb, 1)! })
+    log(`F1 sluice run ${run + 1}/${opts.runs}: ${m.wall_s.toFixed(2)} s wall, ${m.cpu_s.toFixed(2)} s cpu, ${m.peak_rss_mb.toFixed(0)} MB, ${Math.round(orders.rows / m.wall_s).toLocaleString('en-US')} records/s`)
+  }
+  row.check ??= `SQLite rows = the paid orders (${orders.expected.rows}), amount_cents summed equal (all runs checked)`
+  const results = new Map<string, EngineResult>([['sluice', row]])
+  summarizeRuns(results, orders.rows, bytes)
+  const rate = row.records_per_s ?? null
+  return {
+    id: 'F1', title, description: 'orders CSV (the quickstart schema) → keep status == "paid" && amount > 0 → map (amount_cents, large; drop two columns) → SQLite upsert on order_id',
+    input: { path: orders.csv.replace(ROOT + '/', ''), rows: orders.rows, bytes }, runs_per_engine: opts.runs,
+    engines: [...results.values()],
+    notes: [
+      `records/s = input rows over the median wall time of the whole command (start-up, the final commit): ${rate?.toLocaleString('en-US')} against the engine core's floor of ${F1_FLOOR_RECORDS_PER_S.toLocaleString('en-US')} (${rate !== null && rate >= F1_FLOOR_RECORDS_PER_S ? 'met' : 'missed'}).`,
+      `${orders.expected.rows.toLocaleString('en-US')} of the ${orders.rows.toLocaleString('en-US')} rows pass the filter; each run starts with a fresh database and fresh state.`,
+    ],
+  }
+}
+
 /**
  * Write out the dirty pages earlier runs left (W2 alone writes ~200 MB per engine and run), so
  * no run starts while the last one's outputs are still being written back. A precaution: in the
@@ -687,7 +746,7 @@ function markdown(report: any): string {
   for (const w of report.workloads) {
     out.push(`## ${w.title}`, '', w.description, '')
     if (w.input) out.push(`Input: \`${w.input.path}\`, ${fmt(w.input.rows, 0)} rows, ${fmt(w.input.bytes / 1e6, 0)} MB; ${w.runs_per_engine} runs per engine, interleaved; medians.`, '')
-    if (w.id === 'W1' || w.id === 'W2' || w.id === 'W5' || w.id === 'K1' || w.id === 'K2') {
+    if (w.id === 'W1' || w.id === 'W2' || w.id === 'W5' || w.id === 'F1' || w.id === 'K1' || w.id === 'K2') {
       out.push('| engine | wall s | × Sluice (time) | CPU s | records/s | MB/s | peak RSS MB | × Sluice (RSS) | output |', '|---|---:|---:|---:|---:|---:|---:|---:|---|')
       for (const e of w.engines) {
         if (e.status === 'ok' || e.status === 'mismatch')
@@ -776,6 +835,7 @@ async function main() {
       failures.push(...r.failures)
     }
     else if (w === 'W5') workloads.push(await w5(opts, files))
+    else if (w === 'F1') workloads.push(await f1(opts))
   }
   const total = (performance.now() - started) / 1000
   const report = {
