@@ -213,6 +213,34 @@ describe('sqlite sink', () => {
     ])
   })
 
+  it('batches write many rows per INSERT: keys repeated within one statement, skipped records and a remainder end as row by row', async () => {
+    const { sink, file } = await openSink({ upsert_key: ['k'] })
+    // 100 records: statements of 32 rows, 4 left over; keys repeat every 20 records (so within a
+    // statement too), and every 7th record has no key (rejected by the sink, skipped in the INSERT).
+    const batch: Rec[] = Array.from({ length: 100 }, (_, i) => (i % 7 === 3 ? { v: i } : { k: i % 20, v: i }))
+    const err = await rejectsPartial(sink.write(batch, signal))
+    assert.deepEqual([...err.failed.keys()], batch.flatMap((r, i) => (r.k === undefined ? [i] : [])))
+    await sink.close()
+    // Row by row, each key's last record wins, and a key keeps the row (rowid) it was first written to.
+    const last = new Map<number, number>()
+    for (const r of batch) if (r.k !== undefined) last.set(r.k as number, r.v as number)
+    assert.deepEqual(readAll(file, 'SELECT k, v FROM events ORDER BY rowid'), [...last].map(([k, v]) => ({ k, v })))
+  })
+
+  it('a rejected row inside a many-row INSERT: the batch is written again row by row, the others committed in order', async () => {
+    const rel = `nested/db-${++counter}.sqlite`
+    fs.mkdirSync(path.join(dir, 'nested'), { recursive: true })
+    const setup = new Database(path.join(dir, rel))
+    setup.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, qty INTEGER CHECK (qty >= 0))')
+    setup.close()
+    const { sink, file } = await openSink({ path: rel, create_table: false })
+    const batch = Array.from({ length: 70 }, (_, i) => ({ id: i + 1, qty: i === 5 || i === 50 ? -1 : i }))
+    const err = await rejectsPartial(sink.write(batch, signal))
+    assert.deepEqual([...err.failed.keys()].sort((a, b) => a - b), [5, 50])
+    await sink.close()
+    assert.deepEqual(readAll(file), batch.filter((r) => r.qty >= 0))
+  })
+
   it('create_table: false with a missing table fails at open with a PermanentError', async () => {
     const sink = sqlite.build(sqlite.options.parse({ path: 'missing.sqlite', table: 'nope', create_table: false }), ctx())
     await assert.rejects(async () => sink.open?.(), (e: unknown) => e instanceof PermanentError && /missing.sqlite does not exist.*create_table/.test(e.message))

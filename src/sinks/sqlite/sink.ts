@@ -4,10 +4,12 @@
 //
 // Throughput (npx tsx bench/micro/sinks/sqlite.bench.ts: 1M records of 8 fields, batches of
 // 10,000, file DB in os.tmpdir(), Node 20, 2-core VM shared with other jobs, median of 3 rounds):
-// ~760k records/s with the defaults (WAL + synchronous=normal), ~600k/s with upsert_key, on a par
-// with raw better-sqlite3 running the same statement (690k-780k/s across runs), i.e. the field
-// scan and value conversion cost less than the run-to-run noise. Arguments are spread into
-// `run(...args)`: in the quietest run, binding an array was ~13% slower (683k vs 782k/s).
+// with one row per INSERT the sink ran on a par with raw better-sqlite3 running that statement
+// (~430k and ~400k records/s with upsert_key, raw 420–440k, in one run), so the statement was the
+// cost; with 32 rows per INSERT (ROWS_PER_INSERT), 1.04M and 850k/s beside raw single-row
+// 600–620k in the next run. F1 (bench: the quickstart's orders, CSV → filter → map → SQLite upsert,
+// 2M rows, 5 interleaved runs): 5.39 → 4.18 s. Arguments are spread into `run(...args)`: binding
+// an array was ~13% slower (683k vs 782k/s).
 import fs from 'node:fs'
 import nodePath from 'node:path'
 import Database from 'better-sqlite3'
@@ -25,7 +27,18 @@ interface PreparedInsert {
   columns: string[]
   converters: Converter[]
   statement: Database.Statement
+  /** The same INSERT for `rows` rows at once (VALUES (…), (…), …), when there are columns to bind. */
+  many: { statement: Database.Statement; rows: number } | undefined
 }
+
+/**
+ * Rows per INSERT on the batch path, and the most bound values per statement (SQLite's limit was
+ * 999 before 3.32; fewer values also keep the spread argument list short). One row per statement
+ * costs a bind, step and reset each: raw better-sqlite3, 1M upserts of 8 columns in batches of
+ * 10,000, went from 460–520k rows/s with one row per statement to 850–960k with 25–50.
+ */
+const ROWS_PER_INSERT = 32
+const MAX_BOUND_VALUES = 999
 
 /** Distinct column sets kept prepared; data with a stable shape uses one. */
 const STATEMENT_CACHE_SIZE = 16
@@ -290,10 +303,14 @@ export class SqliteSink implements Sink {
       }
     }
     const declared = this.opts.columns
+    const rows = Math.min(ROWS_PER_INSERT, Math.floor(MAX_BOUND_VALUES / Math.max(1, columns.length)))
     const prepared: PreparedInsert = {
       columns,
       converters: columns.map((c) => (declared?.[c] === 'json' ? toJsonText : toSqlValue)),
       statement: this.db!.prepare(sql),
+      // The upsert clause applies to each row in turn, so a key repeated within one statement
+      // updates the row the earlier one wrote, as row by row.
+      many: columns.length > 0 && rows > 1 ? { statement: this.db!.prepare(manyRows(sql, columns.length, rows)), rows } : undefined,
     }
     if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!)
     this.statements.set(cacheKey, prepared)
@@ -308,12 +325,33 @@ export class SqliteSink implements Sink {
     }
     // IMMEDIATE takes the write lock at BEGIN, so a concurrent writer makes us wait (busy_timeout)
     // up front instead of failing at the first INSERT with a lock upgrade we cannot wait for.
+    // A row the table rejects fails its whole statement and the transaction; insertRowByRow then
+    // writes the batch again one row at a time.
     this.insertAll = db.transaction((prepared: PreparedInsert, records: readonly Rec[], skip: Uint8Array | undefined) => {
-      const { columns, converters, statement } = prepared
+      const { columns, converters, statement, many } = prepared
       const n = columns.length
-      // One args array reused for every row: allocation per batch, not per record.
+      // Args arrays reused for every statement: allocation per batch, not per record.
       const args = new Array<unknown>(n)
-      for (let i = 0; i < records.length; i++) {
+      let i = 0
+      if (many !== undefined) {
+        const values = new Array<unknown>(n * many.rows)
+        let rows = 0
+        let start = 0
+        for (; i < records.length; i++) {
+          if (skip !== undefined && skip[i] === 1) continue
+          if (rows === 0) start = i
+          const r = records[i]!
+          for (let j = 0, v = rows * n; j < n; j++, v++) values[v] = converters[j]!(r[columns[j]!])
+          if (++rows === many.rows) {
+            many.statement.run(...values)
+            rows = 0
+          }
+        }
+        // Fewer than a statement's rows left: one at a time, from the first not written.
+        if (rows === 0) return
+        i = start
+      }
+      for (; i < records.length; i++) {
         if (skip !== undefined && skip[i] === 1) continue
         const r = records[i]!
         for (let j = 0; j < n; j++) args[j] = converters[j]!(r[columns[j]!])
@@ -344,4 +382,12 @@ export class SqliteSink implements Sink {
       }
     }).immediate
   }
+}
+
+/** `sql`, an INSERT of one row of `width` values, made to insert `rows` rows. */
+function manyRows(sql: string, width: number, rows: number): string {
+  const one = `(${new Array<string>(width).fill('?').join(', ')})`
+  const at = sql.indexOf(` VALUES ${one}`)
+  if (at < 0) throw new Error(`unexpected INSERT shape: ${sql}`)
+  return `${sql.slice(0, at)} VALUES ${new Array<string>(rows).fill(one).join(', ')}${sql.slice(at + ` VALUES ${one}`.length)}`
 }
