@@ -3,30 +3,19 @@
 // A few malformed rows are included on purpose: the quickstart shows them in the dead-letter output.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { COUNTRIES, ORDERS_HEADER, orderRow, xorshift } from './orders-data.js'
 
 const OUT = join(import.meta.dirname, '..', 'examples', 'data')
-const COUNTRIES = ['US', 'DE', 'FR', 'GB', 'JP', 'BR', 'IN', 'CA', 'AU', 'ES', 'IT', 'NL']
-const STATUSES = ['paid', 'paid', 'paid', 'pending', 'refunded', 'cancelled']
 const EVENTS = ['view', 'view', 'view', 'click', 'click', 'cart', 'purchase']
-const AGENTS = ['Mozilla/5.0 (X11; Linux x86_64)', 'curl/8.5.0', 'Sluice-Test, v1', 'Mozilla/5.0 (Macintosh; "Intel")']
 
-let state = 0x5eed
-function random(): number {
-  state ^= state << 13
-  state ^= state >>> 17
-  state ^= state << 5
-  state >>>= 0
-  return state / 0x1_0000_0000
-}
+const random = xorshift(0x5eed)
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
-const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s)
 
 const start = Date.UTC(2026, 0, 1)
-const orders: string[] = ['order_id,ts,customer_id,country,status,amount,items,user_agent']
+const orders: string[] = [ORDERS_HEADER]
 for (let i = 1; i <= 30_000; i++) {
-  const ts = new Date(start + i * 2_000 + Math.floor(random() * 1_500)).toISOString()
-  const amount = (Math.round(random() * 50_000) / 100).toFixed(2)
-  orders.push([i, ts, 1 + Math.floor(random() * 5_000), pick(COUNTRIES), pick(STATUSES), amount, 1 + Math.floor(random() * 5), csvField(pick(AGENTS))].join(','))
+  const { line, ts } = orderRow(i, random, start)
+  orders.push(line)
   // Deliberately broken rows, for the dead-letter demo: a ragged row and a non-numeric amount.
   if (i === 1_000) orders.push('1000.5,2026-01-01T00:33:20Z,17,DE,paid')
   if (i === 20_000) orders.push(`20000.5,${ts},42,FR,paid,twelve,1,curl/8.5.0`)

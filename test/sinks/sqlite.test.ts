@@ -29,6 +29,16 @@ async function openSink(options: Record<string, unknown>): Promise<{ sink: Sink;
   return { sink, file: path.join(dir, rel) }
 }
 
+/** A sink (create_table: false) on a fresh database file holding the table `ddl` creates. */
+async function openSinkOnTable(ddl: string): Promise<{ sink: Sink; file: string }> {
+  const rel = `nested/db-${++counter}.sqlite`
+  fs.mkdirSync(path.join(dir, 'nested'), { recursive: true })
+  const setup = new Database(path.join(dir, rel))
+  setup.exec(ddl)
+  setup.close()
+  return openSink({ path: rel, create_table: false })
+}
+
 function readAll(file: string, sql = 'SELECT * FROM events ORDER BY rowid'): Rec[] {
   const db = new Database(file, { readonly: true })
   try {
@@ -182,12 +192,7 @@ describe('sqlite sink', () => {
   })
 
   it('a constraint violation rejects only the bad rows; the others are committed', async () => {
-    const rel = `nested/db-${++counter}.sqlite`
-    fs.mkdirSync(path.join(dir, 'nested'), { recursive: true })
-    const setup = new Database(path.join(dir, rel))
-    setup.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER CHECK (qty >= 0))')
-    setup.close()
-    const { sink, file } = await openSink({ path: rel, create_table: false })
+    const { sink, file } = await openSinkOnTable('CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER CHECK (qty >= 0))')
     const err = await rejectsPartial(
       sink.write(
         [
@@ -228,12 +233,7 @@ describe('sqlite sink', () => {
   })
 
   it('a rejected row inside a many-row INSERT: the batch is written again row by row, the others committed in order', async () => {
-    const rel = `nested/db-${++counter}.sqlite`
-    fs.mkdirSync(path.join(dir, 'nested'), { recursive: true })
-    const setup = new Database(path.join(dir, rel))
-    setup.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, qty INTEGER CHECK (qty >= 0))')
-    setup.close()
-    const { sink, file } = await openSink({ path: rel, create_table: false })
+    const { sink, file } = await openSinkOnTable('CREATE TABLE events (id INTEGER PRIMARY KEY, qty INTEGER CHECK (qty >= 0))')
     const batch = Array.from({ length: 70 }, (_, i) => ({ id: i + 1, qty: i === 5 || i === 50 ? -1 : i }))
     const err = await rejectsPartial(sink.write(batch, signal))
     assert.deepEqual([...err.failed.keys()].sort((a, b) => a - b), [5, 50])

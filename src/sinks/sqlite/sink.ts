@@ -292,29 +292,32 @@ export class SqliteSink implements Sink {
     const cacheKey = columns.join('\u0000')
     const cached = this.statements.get(cacheKey)
     if (cached) return cached
-    let sql: string
-    if (columns.length === 0) sql = `INSERT INTO ${this.quotedTable} DEFAULT VALUES`
-    else {
-      sql = `INSERT INTO ${this.quotedTable} (${columns.map(quoteIdent).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`
-      const key = this.opts.upsert_key
-      if (key) {
-        const updates = columns.filter((c) => !key.includes(c)).map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`)
-        sql += ` ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`
-      }
-    }
     const declared = this.opts.columns
     const rows = Math.min(ROWS_PER_INSERT, Math.floor(MAX_BOUND_VALUES / Math.max(1, columns.length)))
     const prepared: PreparedInsert = {
       columns,
       converters: columns.map((c) => (declared?.[c] === 'json' ? toJsonText : toSqlValue)),
-      statement: this.db!.prepare(sql),
+      statement: this.db!.prepare(this.insertSql(columns, 1)),
       // The upsert clause applies to each row in turn, so a key repeated within one statement
       // updates the row the earlier one wrote, as row by row.
-      many: columns.length > 0 && rows > 1 ? { statement: this.db!.prepare(manyRows(sql, columns.length, rows)), rows } : undefined,
+      many: columns.length > 0 && rows > 1 ? { statement: this.db!.prepare(this.insertSql(columns, rows)), rows } : undefined,
     }
     if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!)
     this.statements.set(cacheKey, prepared)
     return prepared
+  }
+
+  /** The INSERT (or upsert) of `rows` rows of `columns`. */
+  private insertSql(columns: string[], rows: number): string {
+    if (columns.length === 0) return `INSERT INTO ${this.quotedTable} DEFAULT VALUES`
+    const row = `(${columns.map(() => '?').join(', ')})`
+    let sql = `INSERT INTO ${this.quotedTable} (${columns.map(quoteIdent).join(', ')}) VALUES ${new Array<string>(rows).fill(row).join(', ')}`
+    const key = this.opts.upsert_key
+    if (key) {
+      const updates = columns.filter((c) => !key.includes(c)).map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`)
+      sql += ` ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`
+    }
+    return sql
   }
 
   private prepareTransactions(db: Database.Database): void {
@@ -384,10 +387,3 @@ export class SqliteSink implements Sink {
   }
 }
 
-/** `sql`, an INSERT of one row of `width` values, made to insert `rows` rows. */
-function manyRows(sql: string, width: number, rows: number): string {
-  const one = `(${new Array<string>(width).fill('?').join(', ')})`
-  const at = sql.indexOf(` VALUES ${one}`)
-  if (at < 0) throw new Error(`unexpected INSERT shape: ${sql}`)
-  return `${sql.slice(0, at)} VALUES ${new Array<string>(rows).fill(one).join(', ')}${sql.slice(at + ` VALUES ${one}`.length)}`
-}
