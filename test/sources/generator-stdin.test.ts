@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
+import { schedule } from '../../src/sources/generator/source.js'
 import { runYaml } from '../../src/testing/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-gen-'))
@@ -51,6 +52,46 @@ sinks:
   )
   assert.equal(r.out('out').length, 10)
   assert.deepEqual(Object.keys(r.out('out')[0]!).sort(), ['amount', 'country', 'event', 'id', 'ts', 'user_id'])
+})
+
+test('generator schedule: records are released when due, never early, and the wait ends at the next one', () => {
+  // Record n is due at n / rate s: at 1000/s, record 0 at once, record 1 at 1 ms.
+  assert.deepEqual(schedule(0, 1000, 0), { due: 1, waitMs: 0 })
+  assert.deepEqual(schedule(1, 1000, 0.4), { due: 1, waitMs: 1 })
+  // A slow rate waits for the next record instead of polling on a tick.
+  assert.deepEqual(schedule(1, 5, 10), { due: 1, waitMs: 190 })
+  assert.deepEqual(schedule(3, 5, 400), { due: 3, waitMs: 200 })
+  // After a stall, everything due leaves at once (the rate catches up instead of drifting).
+  assert.deepEqual(schedule(0, 1000, 50.5), { due: 51, waitMs: 0 })
+  // Never early, and never a wait past the next record's due time (+1 ms of timer resolution).
+  let seed = 12345
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  for (let i = 0; i < 10_000; i++) {
+    const rate = 1 + random() * 200_000
+    const elapsedMs = random() * 5_000
+    const produced = Math.floor(random() * rate * 6)
+    const { due, waitMs } = schedule(produced, rate, elapsedMs)
+    if (waitMs === 0) {
+      assert.ok(due > produced)
+      assert.ok(((due - 1) / rate) * 1000 <= elapsedMs, `record ${due - 1} released before it was due`)
+    } else {
+      assert.ok((produced / rate) * 1000 > elapsedMs, `waited for record ${produced}, already due`)
+      assert.ok(elapsedMs + waitMs >= (produced / rate) * 1000, 'woke before the next record was due')
+      assert.ok(elapsedMs + waitMs <= Math.max(elapsedMs + 1, (produced / rate) * 1000 + 1), 'overslept the next record')
+    }
+  }
+})
+
+test('generator: at a fixed rate, records leave on schedule and carry their due time', async () => {
+  const started = Date.now()
+  const rs = (await runYaml(gen('rate: 200, count: 40, fields: { id: sequence, ts: timestamp }'), { baseDir: dir })).out('out')
+  const took = Date.now() - started
+  assert.deepEqual(rs.map((r) => r.id), Array.from({ length: 40 }, (_, i) => i))
+  // Record n carries the time it was due: 5 ms apart at 200/s.
+  const t0 = Date.parse(rs[0]!.ts as string)
+  for (const r of rs) assert.ok(Math.abs(Date.parse(r.ts as string) - t0 - (r.id as number) * 5) <= 1)
+  // The last record is due 195 ms after the first: the run cannot have ended sooner.
+  assert.ok(took >= 195, `the source finished in ${took} ms, before its last record was due`)
 })
 
 test('stdin: lines piped into the CLI arrive in order; bad JSON is dead-lettered with its line', () => {
