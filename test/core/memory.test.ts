@@ -49,8 +49,8 @@ test('workers first, then the largest semi-space that costs none; without worker
 })
 
 test('a pipeline without chunk workers (cores 1) gets the whole heap and the largest semi-space', () => {
-  assert.deepEqual(memoryFlags(150 * MiB, 1), ['--max-old-space-size=76', '--max-semi-space-size=8'])
-  assert.deepEqual(memoryFlags(150 * MiB, 2), ['--max-old-space-size=62', '--max-semi-space-size=2'])
+  assert.deepEqual(memoryFlags(150 * MiB, 1), ['--max-old-space-size=76', '--max-semi-space-size=8', '--no-allocation-site-pretenuring'])
+  assert.deepEqual(memoryFlags(150 * MiB, 2), ['--max-old-space-size=62', '--max-semi-space-size=2', '--no-allocation-site-pretenuring'])
   assert.deepEqual(memoryFlags(100 * MiB, 1), memoryFlags(100 * MiB, 2), 'no room for workers either way')
 })
 
