@@ -19,7 +19,7 @@ export function xorshift(seed: number): () => number {
   }
 }
 
-export const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s)
+const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s)
 
 /** Order `id` (from 1), placed ~2 s after the previous one from `start` (ms): its CSV line, time, status and amount in cents. */
 export function orderRow(id: number, random: () => number, start: number): { line: string; ts: string; status: string; cents: number } {
